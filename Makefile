@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench docs clean
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/otlp-arrow demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benches
+	$(BIN)/ruff format --check src tests benches
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benches/bench_convert.py
+
+docs: $(STAMP)
+	$(BIN)/python -m otlp_arrow.config > /dev/null
+	@echo "settings table: $(BIN)/otlp-arrow config --docs"
+
+clean:
+	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,47 @@
+"""otlp-arrow: keep OpenTelemetry traces, metrics and logs losslessly as Apache Arrow files.
+
+The public API is what ``__all__`` lists; everything else is private and may change.
+"""
+
+from otlp_arrow._version import __version__
+from otlp_arrow.config import Config
+from otlp_arrow.convert import arrow_to_otlp, otlp_to_arrow
+from otlp_arrow.errors import (
+    BufferFullError,
+    ClosedError,
+    ConfigError,
+    ConversionError,
+    InputTypeError,
+    OtlpArrowError,
+    StorageError,
+)
+from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.schema import (
+    LOGS_SCHEMA,
+    METRICS_SCHEMA,
+    SCHEMA_VERSION,
+    TRACES_SCHEMA,
+    schema_for,
+)
+from otlp_arrow.storage.reader import read_table
+
+__all__ = [
+    "LOGS_SCHEMA",
+    "METRICS_SCHEMA",
+    "SCHEMA_VERSION",
+    "TRACES_SCHEMA",
+    "BufferFullError",
+    "ClosedError",
+    "Config",
+    "ConfigError",
+    "ConversionError",
+    "InputTypeError",
+    "OtlpArrowError",
+    "OtlpLibrary",
+    "StorageError",
+    "__version__",
+    "arrow_to_otlp",
+    "otlp_to_arrow",
+    "read_table",
+    "schema_for",
+]

@@ -1,0 +1,391 @@
+"""Configuration: one declarative table of settings, resolved once.
+
+Precedence: explicit argument > ``OTLP_ARROW_<NAME>`` environment variable > YAML file
+(``config_file`` argument or ``OTLP_ARROW_CONFIG_FILE``) > default. Every value is parsed and
+checked against its bounds; a bad one raises :class:`ConfigError` naming the setting, the
+value, where it came from and what is allowed. ``docs/configuration.md`` is generated from this
+table (``python -m otlp_arrow.config``) and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from otlp_arrow.errors import ConfigError
+from otlp_arrow.schema import Signal
+from otlp_arrow.storage.layout import RotationPolicy
+from otlp_arrow.storage.retention import RetentionPolicy
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "OTLP_ARROW_"
+CONFIG_FILE_ENV = "OTLP_ARROW_CONFIG_FILE"
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+_DURATION_UNITS = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from an int or a string such as ``"64MiB"``, ``"1.5GB"``, ``"4096"``."""
+    return int(_with_unit(value, _SIZE_UNITS, "a size such as 4096, 64MiB or 1GB"))
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as ``"500ms"``, ``"15m"``, ``"7d"``."""
+    return _with_unit(value, _DURATION_UNITS, "a duration such as 1.5, 500ms, 15m, 2h or 7d")
+
+
+def _with_unit(value: Any, units: Mapping[str, float], expected: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected {expected}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _NUMBER_UNIT.match(str(value))
+    if not match or match.group(2).lower() not in units:
+        raise ValueError(f"expected {expected}")
+    return float(match.group(1)) * units[match.group(2).lower()]
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("expected a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a whole number") from None
+
+
+def _parse_path(value: Any) -> Path:
+    if not str(value).strip():
+        raise ValueError("expected a directory path")
+    return Path(str(value)).expanduser()
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _setting(
+    default: Any,
+    parse: Callable[[Any], Any],
+    doc: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    zero_ok: bool = False,
+    unit: str = "",
+) -> Any:
+    return field(
+        default=default,
+        metadata={
+            "parse": parse,
+            "doc": doc,
+            "low": low,
+            "high": high,
+            "zero_ok": zero_ok,
+            "unit": unit,
+        },
+    )
+
+
+def _per_signal(kind: str) -> Any:
+    parse = parse_duration if kind == "age" else parse_size
+    unit = "duration" if kind == "age" else "size"
+    return _setting(
+        None,
+        parse,
+        f"Overrides `retention_{kind}` for this signal.",
+        low=0,
+        high=_RETENTION_MAX[kind],
+        unit=unit,
+        zero_ok=True,
+    )
+
+
+_DAY = 86400.0
+_RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**60}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings. Build with :meth:`Config.load`; every field is documented in
+    docs/configuration.md."""
+
+    output_dir: Path = _setting(  # noqa: RUF009 - _setting returns a dataclass field
+        Path("otlp-arrow-data"),
+        _parse_path,
+        "Directory the Arrow files are written under (one sub-directory per signal).",
+    )
+    write_interval: float = _setting(
+        1.0,
+        parse_duration,
+        "How often buffered data is written to the files.",
+        low=0.01,
+        high=3600.0,
+        unit="duration",
+    )
+    batch_rows: int = _setting(
+        50_000,
+        _parse_int,
+        "Write as soon as this many rows are buffered, before the interval.",
+        low=1,
+        high=10_000_000,
+    )
+    max_buffer_rows: int = _setting(
+        1_000_000,
+        _parse_int,
+        "Most rows held in memory before exports are refused with BufferFullError.",
+        low=1,
+        high=1_000_000_000,
+    )
+    max_buffer_bytes: int = _setting(
+        256 * 1024**2,
+        parse_size,
+        "Most bytes held in memory before exports are refused with BufferFullError.",
+        low=1024,
+        high=2**40,
+        unit="size",
+    )
+    rotate_bytes: int = _setting(
+        128 * 1024**2,
+        parse_size,
+        "Close a file and start a new one at this size.",
+        low=4096,
+        high=2**40,
+        unit="size",
+    )
+    rotate_age: float = _setting(
+        600.0,
+        parse_duration,
+        "Close a file and start a new one at this age (files also rotate at every UTC hour).",
+        low=1.0,
+        high=_DAY,
+        unit="duration",
+    )
+    compression: str = _setting(
+        "zstd", _choice("none", "lz4", "zstd"), "Compression of the Arrow IPC buffers."
+    )
+    retention_age: float = _setting(
+        0.0,
+        parse_duration,
+        "Delete files last written longer ago than this. 0 keeps them.",
+        low=0,
+        high=_RETENTION_MAX["age"],
+        zero_ok=True,
+        unit="duration",
+    )
+    retention_bytes: int = _setting(
+        0,
+        parse_size,
+        "Delete the oldest files while a signal's files take more than this. 0: no limit.",
+        low=0,
+        high=_RETENTION_MAX["bytes"],
+        zero_ok=True,
+        unit="size",
+    )
+    traces_retention_age: float | None = _per_signal("age")
+    metrics_retention_age: float | None = _per_signal("age")
+    logs_retention_age: float | None = _per_signal("age")
+    traces_retention_bytes: int | None = _per_signal("bytes")
+    metrics_retention_bytes: int | None = _per_signal("bytes")
+    logs_retention_bytes: int | None = _per_signal("bytes")
+    retention_interval: float = _setting(
+        60.0, parse_duration, "How often retention runs.", low=1.0, high=_DAY, unit="duration"
+    )
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Config:
+        """Resolve every setting: ``overrides`` > environment > YAML file > default."""
+        env = os.environ if env is None else env
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s): {', '.join(unknown)}; "
+                f"known settings: {', '.join(sorted(names))}"
+            )
+        known_env = {ENV_PREFIX + name.upper() for name in names} | {CONFIG_FILE_ENV}
+        for key in sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known_env):
+            log.warning("ignoring unknown environment variable %s", key)
+        path = config_file if config_file is not None else env.get(CONFIG_FILE_ENV)
+        from_file = _read_yaml(Path(path), names) if path else {}
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            env_name = ENV_PREFIX + f.name.upper()
+            if overrides.get(f.name) is not None:
+                raw, source = overrides[f.name], "argument"
+            elif env.get(env_name, "").strip():
+                raw, source = env[env_name], f"environment variable {env_name}"
+            elif f.name in from_file and from_file[f.name] is not None:
+                raw, source = from_file[f.name], f"{path}"
+            else:
+                continue
+            values[f.name] = _parse(f, raw, source)
+        return cls(**values)
+
+    def replace(self, **overrides: Any) -> Config:
+        """A copy with ``overrides`` parsed and validated like explicit arguments."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        parsed = {
+            name: _parse(fields[name], raw, "argument")
+            for name, raw in overrides.items()
+            if raw is not None
+        }
+        return dataclasses.replace(self, **parsed)
+
+    def retention(self, signal: Signal) -> RetentionPolicy:
+        """The signal's retention: its own settings where set, else the generic ones."""
+        age = getattr(self, f"{signal}_retention_age")
+        size = getattr(self, f"{signal}_retention_bytes")
+        return RetentionPolicy(
+            max_age_s=self.retention_age if age is None else age,
+            max_bytes=self.retention_bytes if size is None else size,
+        )
+
+    @property
+    def rotation(self) -> RotationPolicy:
+        return RotationPolicy(max_bytes=self.rotate_bytes, max_age_s=self.rotate_age)
+
+    @property
+    def ipc_compression(self) -> str | None:
+        return None if self.compression == "none" else self.compression
+
+
+def _read_yaml(path: Path, names: set[str]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping of settings, got {type(data).__name__}"
+        )
+    unknown = sorted(str(k) for k in data if k not in names)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"known settings: {', '.join(sorted(names))}"
+        )
+    return data
+
+
+def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
+    meta = f.metadata
+    try:
+        value = meta["parse"](raw)
+    except ValueError as exc:
+        raise ConfigError(f"{f.name}={raw!r} (from {source}) is not valid: {exc}") from None
+    low, high = meta["low"], meta["high"]
+    if low is not None and not (meta["zero_ok"] and value == 0) and not low <= value <= high:
+        raise ConfigError(
+            f"{f.name}={raw!r} (from {source}) is out of bounds: allowed {_bounds(f)}"
+        )
+    return value
+
+
+def _bounds(f: dataclasses.Field[Any]) -> str:
+    meta = f.metadata
+    if meta["low"] is None:
+        return "-"
+    show = (
+        _show_size
+        if meta["unit"] == "size"
+        else (_show_duration if meta["unit"] == "duration" else lambda v: f"{int(v):,}")
+    )
+    span = f"{show(meta['low'])} .. {show(meta['high'])}"
+    return (
+        f"0 (off) or {show(meta['low'] or 1)} .. {show(meta['high'])}"
+        if (meta["zero_ok"] and meta["low"] == 0)
+        else span
+    )
+
+
+def _show_size(value: float) -> str:
+    for unit in ("TiB", "GiB", "MiB", "KiB"):
+        if value >= _SIZE_UNITS[unit.lower()] and value % _SIZE_UNITS[unit.lower()] == 0:
+            return f"{int(value // _SIZE_UNITS[unit.lower()])}{unit}"
+    return f"{int(value)}"
+
+
+def _show_duration(value: float) -> str:
+    for unit in ("d", "h", "m", "s"):
+        if value >= _DURATION_UNITS[unit] and value % _DURATION_UNITS[unit] == 0:
+            return f"{int(value // _DURATION_UNITS[unit])}{unit}"
+    return f"{value * 1000:g}ms"
+
+
+def _show_default(f: dataclasses.Field[Any]) -> str:
+    value: Any = f.default
+    if value is None:
+        return "(generic setting)"
+    if f.metadata["unit"] == "size":
+        return "0 (off)" if value == 0 else _show_size(value)
+    if f.metadata["unit"] == "duration":
+        return "0 (off)" if value == 0 else _show_duration(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def render_docs() -> str:
+    """The settings table of docs/configuration.md, generated from :class:`Config`."""
+    lines = [
+        "| Setting (YAML key) | Environment variable | Default | Allowed | Meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for f in dataclasses.fields(Config):
+        lines.append(
+            f"| `{f.name}` | `{ENV_PREFIX}{f.name.upper()}` | {_show_default(f)} | "
+            f"{_bounds(f) if f.metadata['low'] is not None else _allowed(f)} | "
+            f"{f.metadata['doc']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _allowed(f: dataclasses.Field[Any]) -> str:
+    if f.name == "compression":
+        return "none, lz4, zstd"
+    return "a directory path"
+
+
+if __name__ == "__main__":  # pragma: no cover - docs generation helper
+    print(render_docs(), end="")  # noqa: T201

@@ -1,0 +1,79 @@
+"""Conversion between OTLP protobuf messages and Arrow (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+import pyarrow as pa
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otlp_arrow.convert.from_otlp import (
+    Converted,
+    logs_to_arrow,
+    metrics_to_arrow,
+    traces_to_arrow,
+)
+from otlp_arrow.convert.to_otlp import logs_to_otlp, metrics_to_otlp, traces_to_otlp
+from otlp_arrow.errors import ConversionError, InputTypeError
+from otlp_arrow.schema import SIGNALS
+
+OtlpRequest = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
+
+__all__ = ["Converted", "OtlpRequest", "arrow_to_otlp", "convert_request", "otlp_to_arrow"]
+
+
+def convert_request(request: Any, *, strict: bool = True) -> Converted:
+    """Convert any OTLP export request. With ``strict=False`` invalid items are left out and
+    counted (``Converted.rejected``) instead of failing the whole request."""
+    if isinstance(request, ExportTraceServiceRequest):
+        return traces_to_arrow(request, strict=strict)
+    if isinstance(request, ExportMetricsServiceRequest):
+        return metrics_to_arrow(request, strict=strict)
+    if isinstance(request, ExportLogsServiceRequest):
+        return logs_to_arrow(request, strict=strict)
+    raise InputTypeError(
+        "expected an ExportTraceServiceRequest, ExportMetricsServiceRequest or "
+        f"ExportLogsServiceRequest, got {type(request).__module__}.{type(request).__qualname__}"
+    )
+
+
+def otlp_to_arrow(request: OtlpRequest) -> pa.Table:
+    """Convert an OTLP export request to a ``pyarrow.Table`` of that signal's schema.
+
+    Raises :class:`~otlp_arrow.ConversionError` naming the offending field if any item
+    cannot be stored losslessly (nothing is converted half-way).
+    """
+    return pa.Table.from_batches([convert_request(request).batch])
+
+
+@overload
+def arrow_to_otlp(
+    table: pa.Table | pa.RecordBatch, signal: Literal["traces"]
+) -> ExportTraceServiceRequest: ...
+@overload
+def arrow_to_otlp(
+    table: pa.Table | pa.RecordBatch, signal: Literal["metrics"]
+) -> ExportMetricsServiceRequest: ...
+@overload
+def arrow_to_otlp(
+    table: pa.Table | pa.RecordBatch, signal: Literal["logs"]
+) -> ExportLogsServiceRequest: ...
+@overload
+def arrow_to_otlp(table: pa.Table | pa.RecordBatch, signal: str) -> OtlpRequest: ...
+def arrow_to_otlp(table: pa.Table | pa.RecordBatch, signal: str) -> OtlpRequest:
+    """Convert a table of a signal's schema back to the OTLP export request.
+
+    ``signal`` is ``"traces"``, ``"metrics"`` or ``"logs"``. Equal resources and scopes are
+    grouped together; rows keep their order.
+    """
+    if signal == "traces":
+        return traces_to_otlp(table)
+    if signal == "metrics":
+        return metrics_to_otlp(table)
+    if signal == "logs":
+        return logs_to_otlp(table)
+    raise ConversionError(f"unknown signal {signal!r}: expected one of {', '.join(SIGNALS)}")

@@ -1,0 +1,308 @@
+"""Column builders for OTLP protobuf -> Arrow: flat Python lists in, typed Arrow arrays out.
+
+Everything per item (per span, per attribute) is a handful of list appends; the typing,
+null masks and nesting are done afterwards, vectorised, by pyarrow and numpy. This is what
+makes the conversion fast (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from otlp_arrow.errors import ConversionError
+from otlp_arrow.schema import ANY_VALUE, ANY_VALUE_FIELDS, ATTRIBUTES, ENTITY_REF, TIMESTAMP
+
+INT64_MAX = 2**63 - 1
+_KIND_SET = pa.array(ANY_VALUE_FIELDS, pa.string())
+# The profiles-only string table reference: meaningless in traces, metrics and logs.
+_STRINDEX = "string_value_strindex"
+_JSON_KINDS = {"array_value", "kvlist_value"}
+
+
+class RowErrors:
+    """Collects per-row problems found while building columns (first message kept per row)."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[int, str] = {}
+
+    def add(self, row: int, message: str) -> None:
+        self.by_row.setdefault(row, message)
+
+    def add_mask(self, bad: np.ndarray, message_for: Any) -> None:
+        for row in np.flatnonzero(bad).tolist():
+            self.add(row, message_for(row))
+
+
+def any_value_json(message: Message) -> str:
+    """OTLP/JSON text of an ``ArrayValue`` or ``KeyValueList`` (compact, keys in proto order)."""
+    return json.dumps(json_format.MessageToDict(message), separators=(",", ":"), ensure_ascii=False)
+
+
+class AnyValues:
+    """Builds an ``ANY_VALUE`` struct array from OTLP ``AnyValue`` messages, one per slot."""
+
+    def __init__(self) -> None:
+        self.kinds: list[str | None] = []
+        self.values: dict[str, list[Any]] = {name: [] for name in (*ANY_VALUE_FIELDS, _STRINDEX)}
+        self.appenders = {name: values.append for name, values in self.values.items()}
+        self.missing: list[int] = []  # slots whose AnyValue message is absent (null struct)
+
+    def add(self, value: Message | None) -> None:
+        """Add one slot: an AnyValue, or None where the message field is not set."""
+        if value is None:
+            self.missing.append(len(self.kinds))
+            self.kinds.append(None)
+            return
+        kind = value.WhichOneof("value")
+        self.kinds.append(kind)
+        if kind is not None:
+            self.appenders[kind](getattr(value, kind))
+
+    def build(self) -> pa.StructArray:
+        n = len(self.kinds)
+        if self.values[_STRINDEX]:
+            raise ConversionError(
+                "AnyValue.string_value_strindex is set: string table references exist only in "
+                "profiles, not in traces, metrics or logs"
+            )
+        codes = pc.fill_null(pc.index_in(pa.array(self.kinds, pa.string()), _KIND_SET), -1)
+        codes_np = codes.to_numpy()
+        children = []
+        for code, field in enumerate(ANY_VALUE):
+            values = self.values[field.name]
+            if field.name in _JSON_KINDS:
+                values = [any_value_json(v) for v in values]
+            if not values:
+                children.append(pa.nulls(n, field.type))
+            elif len(values) == n:
+                children.append(pa.array(values, field.type))
+            else:
+                mask = codes_np == code
+                positions = np.cumsum(mask) - 1
+                children.append(pa.array(values, field.type).take(pa.array(positions, mask=~mask)))
+        mask = None
+        if self.missing:
+            mask_np = np.zeros(n, dtype=bool)
+            mask_np[self.missing] = True
+            mask = pa.array(mask_np)
+        return pa.StructArray.from_arrays(children, fields=list(ANY_VALUE), mask=mask)
+
+
+class Attributes(AnyValues):
+    """Builds one ``ATTRIBUTES`` map array, row by row, from ``repeated KeyValue`` fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+        self.offsets: list[int] = [0]
+        self.null_rows: list[int] = []
+
+    def add_row(self, kvs: Iterable[Any]) -> None:
+        """Append one row holding the KeyValues ``kvs`` (the hot loop of the converter)."""
+        keys_append = self.keys.append
+        kinds_append = self.kinds.append
+        appenders = self.appenders
+        for kv in kvs:
+            key = kv.key
+            if not key and kv.key_strindex:
+                raise ConversionError(
+                    "KeyValue.key_strindex is set: string table references exist only in "
+                    "profiles, not in traces, metrics or logs"
+                )
+            keys_append(key)
+            value = kv.value
+            kind = value.WhichOneof("value")
+            kinds_append(kind)
+            if kind is not None:
+                appenders[kind](getattr(value, kind))
+            elif not kv.HasField("value"):
+                self.missing.append(len(self.kinds) - 1)
+        self.offsets.append(len(self.keys))
+
+    def add_null_row(self) -> None:
+        self.null_rows.append(len(self.offsets) - 1)
+        self.offsets.append(len(self.keys))
+
+    def build(self) -> pa.MapArray:
+        items = super().build()
+        mask = None
+        if self.null_rows:
+            mask_np = np.zeros(len(self.offsets) - 1, dtype=bool)
+            mask_np[self.null_rows] = True
+            mask = pa.array(mask_np)
+        return pa.MapArray.from_arrays(
+            pa.array(self.offsets, pa.int32()),
+            pa.array(self.keys, pa.string()),
+            items,
+            type=ATTRIBUTES,
+            mask=mask,
+        )
+
+
+def timestamps(values: Sequence[int], field: str, errors: RowErrors) -> pa.Array:
+    """OTLP ``fixed64`` nanoseconds -> ``timestamp[ns, UTC]``; 0 (unset) becomes null.
+
+    Values beyond the int64 range (after the year 2262) are reported as row errors.
+    """
+    raw = pa.array(values, pa.uint64())
+    too_big = pc.greater(raw, pa.scalar(INT64_MAX, pa.uint64()))
+    if pc.any(too_big).as_py():
+        bad = too_big.to_numpy(zero_copy_only=False)
+        errors.add_mask(
+            bad,
+            lambda row: f"{field}: {values[row]} is beyond the timestamp range (max {INT64_MAX})",
+        )
+        raw = pc.if_else(too_big, pa.scalar(0, pa.uint64()), raw)
+    as_int = raw.cast(pa.int64())
+    return pc.if_else(pc.equal(as_int, 0), pa.scalar(None, pa.int64()), as_int).cast(TIMESTAMP)
+
+
+def fixed_ids(
+    values: list[bytes],
+    width: int,
+    field: str,
+    errors: RowErrors,
+    *,
+    optional: bool,
+    rows: Sequence[int] | None = None,
+) -> pa.Array:
+    """Ids as ``fixed_size_binary(width)``. Empty optional ids become null; any other length
+    is a row error (``rows`` maps each value to its row when values are nested)."""
+    if optional:
+        values = [v or None for v in values]  # type: ignore[misc]
+    try:
+        return pa.array(values, pa.binary(width))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    cleaned: list[bytes | None] = []
+    for i, v in enumerate(values):
+        if v is None or len(v) == width:
+            cleaned.append(v)
+            continue
+        what = "empty" if not v else f"{len(v)} bytes"
+        errors.add(
+            rows[i] if rows is not None else i, f"{field}: expected {width} bytes, got {what}"
+        )
+        cleaned.append(None)
+    return pa.array(cleaned, pa.binary(width))
+
+
+def list_array(
+    offsets: list[int], values: pa.Array, list_type: pa.DataType, null_rows: Sequence[int] = ()
+) -> pa.Array:
+    """A list array from flat ``values`` and ``offsets`` (rows in ``null_rows`` are null)."""
+    mask = None
+    if null_rows:
+        mask_np = np.zeros(len(offsets) - 1, dtype=bool)
+        mask_np[list(null_rows)] = True
+        mask = pa.array(mask_np)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), values, type=list_type, mask=mask
+    )
+
+
+class ResourceScope:
+    """The resource and scope columns: one entry per ResourceX / ScopeX, expanded per row."""
+
+    def __init__(self) -> None:
+        self.service: list[str | None] = []
+        self.res_attrs = Attributes()
+        self.res_dropped: list[int | None] = []
+        self.res_entities: list[list[dict[str, Any]] | None] = []
+        self.res_schema: list[str] = []
+        self.scope_name: list[str | None] = []
+        self.scope_version: list[str | None] = []
+        self.scope_attrs = Attributes()
+        self.scope_dropped: list[int | None] = []
+        self.scope_schema: list[str] = []
+        self.scope_of_scope: list[int] = []  # scope group -> resource group
+        self.row_scope: list[int] = []  # row -> scope group
+        self.location: list[tuple[int, int, int]] = []  # scope group -> (res idx, scope idx, row)
+
+    def add_resource(self, holder: Any) -> int:
+        """Record ``ResourceSpans``/``ResourceMetrics``/``ResourceLogs``; return its index."""
+        if holder.HasField("resource"):
+            resource = holder.resource
+            self.res_attrs.add_row(resource.attributes)
+            self.res_dropped.append(resource.dropped_attributes_count)
+            self.res_entities.append(
+                [
+                    {
+                        "schema_url": e.schema_url,
+                        "type": e.type,
+                        "id_keys": list(e.id_keys),
+                        "description_keys": list(e.description_keys),
+                    }
+                    for e in resource.entity_refs
+                ]
+            )
+            self.service.append(_service_name(resource.attributes))
+        else:
+            self.res_attrs.add_null_row()
+            self.res_dropped.append(None)
+            self.res_entities.append(None)
+            self.service.append(None)
+        self.res_schema.append(holder.schema_url)
+        return len(self.res_schema) - 1
+
+    def add_scope(
+        self, holder: Any, resource: int, res_pos: int, scope_pos: int, first_row: int
+    ) -> int:
+        """Record a ``ScopeSpans``/``ScopeMetrics``/``ScopeLogs``; return its index."""
+        if holder.HasField("scope"):
+            scope = holder.scope
+            self.scope_name.append(scope.name)
+            self.scope_version.append(scope.version)
+            self.scope_attrs.add_row(scope.attributes)
+            self.scope_dropped.append(scope.dropped_attributes_count)
+        else:
+            self.scope_name.append(None)
+            self.scope_version.append(None)
+            self.scope_attrs.add_null_row()
+            self.scope_dropped.append(None)
+        self.scope_schema.append(holder.schema_url)
+        self.scope_of_scope.append(resource)
+        self.location.append((res_pos, scope_pos, first_row))
+        return len(self.scope_schema) - 1
+
+    def where(self, row: int, outer: str, inner: str, items: str) -> str:
+        """Human-readable path of ``row`` in the request, e.g. resource_spans[0]...spans[3]."""
+        group = self.row_scope[row]
+        res_pos, scope_pos, first = self.location[group]
+        return f"{outer}[{res_pos}].{inner}[{scope_pos}].{items}[{row - first}]"
+
+    def columns(self) -> dict[str, pa.Array]:
+        scope_idx = pa.array(self.row_scope, pa.int32())
+        res_idx = pa.array(self.scope_of_scope, pa.int32()).take(scope_idx)
+        resource = {
+            "service_name": pa.array(self.service, pa.string()),
+            "resource_attributes": self.res_attrs.build(),
+            "resource_dropped_attributes_count": pa.array(self.res_dropped, pa.uint32()),
+            "resource_entity_refs": pa.array(self.res_entities, pa.list_(ENTITY_REF)),
+            "resource_schema_url": pa.array(self.res_schema, pa.string()),
+        }
+        scope = {
+            "scope_name": pa.array(self.scope_name, pa.string()),
+            "scope_version": pa.array(self.scope_version, pa.string()),
+            "scope_attributes": self.scope_attrs.build(),
+            "scope_dropped_attributes_count": pa.array(self.scope_dropped, pa.uint32()),
+            "scope_schema_url": pa.array(self.scope_schema, pa.string()),
+        }
+        out = {name: array.take(res_idx) for name, array in resource.items()}
+        out.update({name: array.take(scope_idx) for name, array in scope.items()})
+        return out
+
+
+def _service_name(attributes: Iterable[Any]) -> str | None:
+    for kv in attributes:
+        if kv.key == "service.name" and kv.value.WhichOneof("value") == "string_value":
+            return str(kv.value.string_value)
+    return None

@@ -1,0 +1,142 @@
+"""``OtlpLibrary``: the embedded API and the composition root of the in-process path."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+
+from otlp_arrow.config import Config
+from otlp_arrow.convert import convert_request
+from otlp_arrow.errors import ClosedError, InputTypeError
+from otlp_arrow.pipeline import Pipeline, PipelineStats
+from otlp_arrow.schema import SIGNALS, Signal, conform
+from otlp_arrow.storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class OtlpLibrary:
+    """Keep OpenTelemetry data as Arrow files, in-process.
+
+    ``OtlpLibrary(config=None, **overrides)``: settings come from ``config`` (or
+    ``Config.load()``: environment, YAML file, defaults) with ``overrides`` applied on top,
+    e.g. ``OtlpLibrary(output_dir="data", write_interval="200ms")``. Thread-safe. Use it as a
+    context manager, or call :meth:`shutdown` when done.
+    """
+
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
+        if config is None:
+            config = Config.load(**overrides)
+        elif overrides:
+            config = config.replace(**overrides)
+        self.config = config
+        self._writer = Writer(
+            config.output_dir,
+            config.rotation,
+            config.ipc_compression,
+            {signal: config.retention(signal) for signal in SIGNALS},
+            config.retention_interval,
+        )
+        self._pipeline = Pipeline(
+            self._writer,
+            max_rows=config.max_buffer_rows,
+            max_bytes=config.max_buffer_bytes,
+            batch_rows=config.batch_rows,
+            write_interval_s=config.write_interval,
+        )
+        self._shut_down = False
+        log.debug("otlp-arrow writing to %s", config.output_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.config.output_dir
+
+    def export_traces(self, data: Any) -> int:
+        """Store an ``ExportTraceServiceRequest`` or a table/batch of the traces schema.
+        Returns the number of rows accepted."""
+        return self._export("traces", data)
+
+    def export_metrics(self, data: Any) -> int:
+        """Store an ``ExportMetricsServiceRequest`` or a table/batch of the metrics schema."""
+        return self._export("metrics", data)
+
+    def export_logs(self, data: Any) -> int:
+        """Store an ``ExportLogsServiceRequest`` or a table/batch of the logs schema."""
+        return self._export("logs", data)
+
+    def flush(self, timeout_millis: int = DEFAULT_TIMEOUT_MS) -> bool:
+        """Write everything exported so far. True once it is readable from the files; False if
+        the timeout passed first. Raises StorageError if writing fails (data is kept and
+        retried)."""
+        if self._shut_down:
+            return True
+        return self._pipeline.flush(timeout_millis / 1000)
+
+    def shutdown(self, timeout_millis: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Write what is buffered, close every file with its end-of-stream marker, stop.
+        Further exports raise ClosedError. Calling it again does nothing."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._pipeline.close(timeout_millis / 1000)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: rows accepted / written / refused per signal, buffer fill, files."""
+        snap: PipelineStats = self._pipeline.snapshot()
+        return {
+            "rows_accepted": snap.rows_accepted,
+            "rows_written": snap.rows_written,
+            "rows_refused": snap.rows_refused,
+            "batches_written": snap.batches_written,
+            "write_errors": snap.write_errors,
+            "last_error": snap.last_error,
+            "buffered_rows": snap.buffered_rows,
+            "buffered_bytes": snap.buffered_bytes,
+            "files_opened": {s: w.files_written for s, w in self._writer.writers.items()},
+            "files_deleted": self._writer.files_deleted,
+        }
+
+    def __enter__(self) -> OtlpLibrary:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._shut_down else "running"
+        return f"OtlpLibrary(output_dir={str(self.output_dir)!r}, {state})"
+
+    def _export(self, signal: Signal, data: Any) -> int:
+        if self._shut_down:
+            raise ClosedError(f"OtlpLibrary is shut down; cannot export {signal}")
+        batch = to_batch(signal, data)
+        self._pipeline.submit(signal, batch)
+        return int(batch.num_rows)
+
+
+def to_batch(signal: Signal, data: Any) -> pa.RecordBatch:
+    """Convert what an export received to one record batch of ``signal``'s schema."""
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        table = conform(data, signal).combine_chunks()
+        batches = table.to_batches()
+        return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+    try:
+        converted = convert_request(data)
+    except InputTypeError as exc:
+        raise InputTypeError(f"export_{signal}: {exc}") from None
+    if converted.signal != signal:
+        raise InputTypeError(
+            f"export_{signal} got a {converted.signal} request; use export_{converted.signal}"
+        )
+    return converted.batch

@@ -1,0 +1,274 @@
+"""One signal-agnostic bounded buffer between the entry points and the writer.
+
+Entry points ``submit`` record batches; a single worker thread writes them every
+``write_interval`` or as soon as ``batch_rows`` rows are waiting. The buffer is bounded by rows
+and by bytes; a submit that does not fit raises :class:`BufferFullError` and nothing of it is
+kept. A failed write keeps its batches at the front of the buffer and is retried on the next
+round; ``flush`` reports the failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+from otlp_arrow.errors import BufferFullError, ClosedError, StorageError
+from otlp_arrow.schema import Signal
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    def write(self, signal: Signal, batch: pa.RecordBatch) -> None: ...
+    def tick(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class _Item:
+    seq: int
+    signal: Signal
+    batch: pa.RecordBatch
+    nbytes: int
+
+
+@dataclass
+class PipelineStats:
+    rows_accepted: dict[str, int] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)
+    rows_refused: dict[str, int] = field(default_factory=dict)
+    batches_written: int = 0
+    write_errors: int = 0
+    buffered_rows: int = 0
+    buffered_bytes: int = 0
+    last_error: str | None = None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        max_rows: int,
+        max_bytes: int,
+        batch_rows: int,
+        write_interval_s: float,
+        name: str = "otlp-arrow-writer",
+    ) -> None:
+        self._sink = sink
+        self._max_rows = max_rows
+        self._max_bytes = max_bytes
+        self._batch_rows = batch_rows
+        self._interval = write_interval_s
+        self._cond = threading.Condition()
+        self._pending: deque[_Item] = deque()
+        self._rows = 0  # buffered rows, pending or being written
+        self._bytes = 0
+        self._pending_rows = 0
+        self._seq = 0  # last sequence number handed out
+        self._durable = 0  # every item with seq <= this is written
+        self._rounds = 0  # completed write rounds
+        self._round_error: StorageError | None = None  # error of the last round, if any
+        self._wake = False
+        self._closing = False
+        self._closed = False
+        self.stats = PipelineStats()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def submit(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        """Accept ``batch`` entirely, or raise BufferFullError / ClosedError and keep none of it."""
+        rows = batch.num_rows
+        if rows == 0:
+            return
+        nbytes = batch.nbytes
+        with self._cond:
+            if self._closing:
+                raise ClosedError("otlp-arrow is shut down; it accepts no more data")
+            if self._rows + rows > self._max_rows or self._bytes + nbytes > self._max_bytes:
+                self.stats.rows_refused[signal] = self.stats.rows_refused.get(signal, 0) + rows
+                raise BufferFullError(
+                    f"buffer full: {self._rows} rows / {self._bytes} bytes buffered, "
+                    f"limits {self._max_rows} rows / {self._max_bytes} bytes; "
+                    f"{rows} {signal} rows not accepted, retry later"
+                    + (
+                        f" (writes are failing: {self.stats.last_error})"
+                        if self.stats.last_error
+                        else ""
+                    )
+                )
+            self._seq += 1
+            self._pending.append(_Item(self._seq, signal, batch, nbytes))
+            self._rows += rows
+            self._bytes += nbytes
+            self._pending_rows += rows
+            self.stats.rows_accepted[signal] = self.stats.rows_accepted.get(signal, 0) + rows
+            if self._pending_rows >= self._batch_rows:
+                self._wake = True
+                self._cond.notify_all()
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until everything submitted before this call is written.
+
+        Returns False if ``timeout_s`` passes first. Raises StorageError if a write round that
+        started after this call failed (the data stays buffered and is retried).
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            target = self._seq
+            start_round = self._rounds
+            self._wake = True
+            self._cond.notify_all()
+            while self._durable < target:
+                if self._rounds > start_round + 1 and self._round_error is not None:
+                    raise self._round_error
+                if self._closed:
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            if self._durable < target and self._round_error is not None:
+                raise self._round_error
+            return self._durable >= target
+
+    def close(self, timeout_s: float | None = None) -> None:
+        """Stop accepting, write what is buffered, close the sink. Raises StorageError naming
+        how many rows could not be written if the writes keep failing."""
+        with self._cond:
+            if self._closing:
+                already = True
+            else:
+                already = False
+                self._closing = True
+                self._wake = True
+                self._cond.notify_all()
+        if already:
+            self._thread.join(timeout_s)
+            return
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise StorageError(
+                f"writer did not finish within {timeout_s} s; {self._rows} rows still buffered"
+            )
+        if self._rows:
+            raise StorageError(
+                f"{self._rows} buffered rows could not be written before shutdown: "
+                f"{self.stats.last_error}"
+            )
+
+    def snapshot(self) -> PipelineStats:
+        with self._cond:
+            self.stats.buffered_rows = self._rows
+            self.stats.buffered_bytes = self._bytes
+            return dataclasses.replace(
+                self.stats,
+                rows_accepted=dict(self.stats.rows_accepted),
+                rows_written=dict(self.stats.rows_written),
+                rows_refused=dict(self.stats.rows_refused),
+            )
+
+    # -- worker --------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self._interval
+        final_attempts = 3
+        while True:
+            with self._cond:
+                while not (self._wake or self._closing):
+                    remaining = next_tick - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                self._wake = False
+                items = list(self._pending)
+                self._pending.clear()
+                self._pending_rows = 0
+                closing = self._closing
+            failed, error = self._write(items)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self._interval
+                error = self._safe(self._sink.tick) or error
+            with self._cond:
+                self._finish_round(items, failed, error)
+                if closing and (not self._rows or final_attempts <= 1):
+                    break
+            if closing:
+                final_attempts -= 1
+                if failed:
+                    time.sleep(min(self._interval, 0.2))
+            elif failed:
+                # keep retrying every interval, not in a tight loop
+                next_tick = time.monotonic() + self._interval
+        close_error = self._safe(self._sink.close)
+        with self._cond:
+            if close_error is not None:
+                self.stats.last_error = str(close_error)
+            self._closed = True
+            self._cond.notify_all()
+
+    def _write(self, items: list[_Item]) -> tuple[list[_Item], StorageError | None]:
+        by_signal: dict[Signal, list[_Item]] = {}
+        for item in items:
+            by_signal.setdefault(item.signal, []).append(item)
+        failed: list[_Item] = []
+        error: StorageError | None = None
+        for signal, group in by_signal.items():
+            batches = [item.batch for item in group]
+            try:
+                combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
+                for batch in combined:
+                    self._sink.write(signal, batch)
+            except StorageError as exc:
+                failed.extend(group)
+                error = exc
+                log.warning(
+                    "writing %d %s rows failed, will retry: %s",
+                    sum(b.num_rows for b in batches),
+                    signal,
+                    exc,
+                )
+            else:
+                rows = sum(b.num_rows for b in batches)
+                self.stats.rows_written[signal] = self.stats.rows_written.get(signal, 0) + rows
+                self.stats.batches_written += len(combined)
+        return failed, error
+
+    def _finish_round(
+        self, items: list[_Item], failed: list[_Item], error: StorageError | None
+    ) -> None:
+        failed_seqs = {item.seq for item in failed}
+        for item in items:
+            if item.seq not in failed_seqs:
+                self._rows -= item.batch.num_rows
+                self._bytes -= item.nbytes
+        if failed:
+            self._pending.extendleft(reversed(sorted(failed, key=lambda i: i.seq)))
+            self._pending_rows += sum(item.batch.num_rows for item in failed)
+        self._durable = (self._pending[0].seq - 1) if self._pending else self._seq
+        self._rounds += 1
+        self._round_error = error
+        if error is not None:
+            self.stats.write_errors += 1
+            self.stats.last_error = str(error)
+        elif not failed:
+            self.stats.last_error = None
+        self._cond.notify_all()
+
+    @staticmethod
+    def _safe(action: object) -> StorageError | None:
+        try:
+            action()  # type: ignore[operator]
+        except StorageError as exc:
+            log.warning("%s", exc)
+            return exc
+        return None

@@ -1,0 +1,1 @@
+"""Storage: Arrow IPC stream files per signal, partitioned by date and hour."""

@@ -1,0 +1,98 @@
+"""The one module that touches the file system. OS errors become StorageError here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from otlp_arrow.errors import StorageError
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: Path
+    size: int
+    mtime: float  # seconds since the epoch of the last write
+
+
+def describe(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def create_exclusive(path: Path) -> BinaryIO:
+    """Create ``path`` (and its parents) for writing; fail if it exists already."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("xb")
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {describe(exc)}", path) from exc
+
+
+def list_files(directory: Path, suffix: str) -> list[FileInfo]:
+    """All files ending in ``suffix`` below ``directory``, sorted by path (oldest name first).
+
+    Files that vanish while listing (deleted by retention elsewhere) are skipped.
+    """
+    found: list[FileInfo] = []
+    for path in _walk(directory):
+        if not path.name.endswith(suffix):
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StorageError(f"cannot stat {path}: {describe(exc)}", path) from exc
+        found.append(FileInfo(path, stat.st_size, stat.st_mtime))
+    found.sort(key=lambda info: info.path.name)
+    return found
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    try:
+        for root, dirs, files in os.walk(directory, onerror=_raise):
+            dirs.sort()
+            for name in files:
+                yield Path(root, name)
+    except FileNotFoundError:
+        return
+
+
+def _raise(exc: OSError) -> None:
+    if isinstance(exc, FileNotFoundError):
+        return
+    raise StorageError(f"cannot list {exc.filename}: {describe(exc)}", exc.filename) from exc
+
+
+def open_read(path: Path) -> BinaryIO | None:
+    """Open ``path`` for reading, or None if it no longer exists."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot open {path}: {describe(exc)}", path) from exc
+
+
+def remove(path: Path, stop: Path) -> bool:
+    """Delete ``path``, then its parent directories up to (not including) ``stop`` while they
+    are empty. Returns False if the file was already gone."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StorageError(f"cannot delete {path}: {describe(exc)}", path) from exc
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    return True

@@ -1,0 +1,62 @@
+"""Retention: which files to delete, by age and by total size (pure planning + apply)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from otlp_arrow.storage import fs
+from otlp_arrow.storage.fs import FileInfo
+from otlp_arrow.storage.layout import SUFFIX
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    max_age_s: float  # 0: no limit
+    max_bytes: int  # 0: no limit
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_age_s > 0 or self.max_bytes > 0
+
+
+def plan(
+    files: Sequence[FileInfo], now: float, policy: RetentionPolicy, keep: Collection[Path] = ()
+) -> list[FileInfo]:
+    """The files to delete, oldest first: those last written more than ``max_age_s`` ago,
+    then the oldest others until the total is within ``max_bytes``. Files in ``keep`` (being
+    written) are never deleted."""
+    candidates = sorted((f for f in files if f.path not in keep), key=lambda f: (f.mtime, f.path))
+    doomed: list[FileInfo] = []
+    if policy.max_age_s > 0:
+        doomed = [f for f in candidates if now - f.mtime > policy.max_age_s]
+    if policy.max_bytes > 0:
+        total = sum(f.size for f in files) - sum(f.size for f in doomed)
+        for f in candidates[len(doomed) :]:
+            if total <= policy.max_bytes:
+                break
+            doomed.append(f)
+            total -= f.size
+    return doomed
+
+
+def apply(
+    signal_dir: Path, now: float, policy: RetentionPolicy, keep: Collection[Path] = ()
+) -> list[FileInfo]:
+    """Delete what :func:`plan` says for the files under ``signal_dir``; return them."""
+    if not policy.enabled:
+        return []
+    doomed = plan(fs.list_files(signal_dir, SUFFIX), now, policy, keep)
+    deleted = [f for f in doomed if fs.remove(f.path, stop=signal_dir)]
+    if deleted:
+        log.info(
+            "retention deleted %d file(s), %d bytes, under %s",
+            len(deleted),
+            sum(f.size for f in deleted),
+            signal_dir,
+        )
+    return deleted

@@ -1,0 +1,202 @@
+"""Append record batches to Arrow IPC stream files, one open file per signal, with rotation.
+
+Only the pipeline's worker thread calls a :class:`Writer`, so it holds no locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from otlp_arrow.errors import StorageError
+from otlp_arrow.schema import SIGNALS, Signal, schema_for
+from otlp_arrow.storage import fs, retention
+from otlp_arrow.storage.layout import RotationPolicy, file_name, partition_dir
+from otlp_arrow.storage.retention import RetentionPolicy
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _OpenFile:
+    path: Path
+    sink: BinaryIO
+    stream: pa.ipc.RecordBatchStreamWriter
+    opened: datetime
+    size: int = 0
+    batches: int = 0
+
+
+class SignalWriter:
+    """Writes one signal's batches to a rotating sequence of IPC stream files."""
+
+    def __init__(
+        self,
+        output_dir: Path,
+        signal: Signal,
+        rotation: RotationPolicy,
+        compression: str | None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.output_dir = output_dir
+        self.signal = signal
+        self.schema = schema_for(signal)
+        self.rotation = rotation
+        self.options = pa.ipc.IpcWriteOptions(compression=compression)
+        self.clock = clock
+        self.current: _OpenFile | None = None
+        self.files_written = 0
+        self.batches_written = 0
+
+    def write(self, batch: pa.RecordBatch) -> Path:
+        """Append ``batch`` as one IPC message, flushed to the OS, and return the file's path.
+
+        On failure the file is abandoned (its complete batches stay readable) and
+        StorageError is raised; the caller keeps the batch and retries into a new file.
+        """
+        now = self.clock()
+        if self.current is not None and self.rotation.should_rotate(
+            self.current.opened, now, self.current.size
+        ):
+            self.close()
+        if self.current is None:
+            self.current = self._open(now)
+        current = self.current
+        try:
+            current.stream.write_batch(batch)
+            current.sink.flush()
+            current.size = current.sink.tell()
+        except (OSError, pa.ArrowException) as exc:
+            self._abandon()
+            cause = fs.describe(exc) if isinstance(exc, OSError) else str(exc)
+            raise StorageError(f"cannot write to {current.path}: {cause}", current.path) from exc
+        current.batches += 1
+        self.batches_written += 1
+        if current.size >= self.rotation.max_bytes:
+            self.close()
+        return current.path
+
+    def tick(self) -> None:
+        """Close the open file if it is due for rotation by age or hour (no write needed)."""
+        if self.current is not None and self.rotation.should_rotate(
+            self.current.opened, self.clock(), self.current.size
+        ):
+            self.close()
+
+    def close(self) -> None:
+        """Close the open file with the end-of-stream marker."""
+        current, self.current = self.current, None
+        if current is None:
+            return
+        try:
+            current.stream.close()
+            current.sink.close()
+        except (OSError, pa.ArrowException) as exc:
+            _quiet_close(current.sink)
+            raise StorageError(f"cannot close {current.path}: {exc}", current.path) from exc
+        log.debug("closed %s (%d batches, %d bytes)", current.path, current.batches, current.size)
+
+    @property
+    def open_path(self) -> Path | None:
+        return self.current.path if self.current else None
+
+    def _open(self, now: datetime) -> _OpenFile:
+        directory = partition_dir(self.output_dir, self.signal, now)
+        while True:
+            self.files_written += 1
+            path = directory / file_name(
+                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(4)
+            )
+            try:
+                sink = fs.create_exclusive(path)
+                break
+            except FileExistsError:  # pragma: no cover - needs a 32-bit random collision
+                continue
+        try:
+            stream = pa.ipc.new_stream(sink, self.schema, options=self.options)
+            sink.flush()
+        except (OSError, pa.ArrowException) as exc:
+            _quiet_close(sink)
+            raise StorageError(f"cannot write to {path}: {exc}", path) from exc
+        log.debug("opened %s", path)
+        return _OpenFile(path, sink, stream, now, sink.tell())
+
+    def _abandon(self) -> None:
+        current, self.current = self.current, None
+        if current is not None:
+            _quiet_close(current.sink)
+
+
+def _quiet_close(sink: BinaryIO) -> None:
+    with contextlib.suppress(OSError):
+        sink.close()
+
+
+class Writer:
+    """All signals' writers, plus retention. The pipeline's sink."""
+
+    def __init__(
+        self,
+        output_dir: Path,
+        rotation: RotationPolicy,
+        compression: str | None,
+        retention_policies: dict[Signal, RetentionPolicy],
+        retention_interval_s: float,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.output_dir = output_dir
+        self.writers = {
+            s: SignalWriter(output_dir, s, rotation, compression, clock) for s in SIGNALS
+        }
+        self.retention_policies = retention_policies
+        self.retention_interval_s = retention_interval_s
+        self._next_retention = 0.0
+        self.files_deleted = 0
+
+    def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        self.writers[signal].write(batch)
+
+    def tick(self) -> None:
+        """Periodic work: rotation by age, and retention every ``retention_interval_s``."""
+        for writer in self.writers.values():
+            writer.tick()
+        now = time.time()
+        if now >= self._next_retention:
+            self._next_retention = now + self.retention_interval_s
+            self.enforce_retention(now)
+
+    def enforce_retention(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        for signal, writer in self.writers.items():
+            policy = self.retention_policies.get(signal)
+            if policy is None or not policy.enabled:
+                continue
+            keep = [writer.open_path] if writer.open_path else []
+            deleted = retention.apply(self.output_dir / signal, now, policy, keep)
+            self.files_deleted += len(deleted)
+
+    def close(self) -> None:
+        errors: list[StorageError] = []
+        for writer in self.writers.values():
+            try:
+                writer.close()
+            except StorageError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]

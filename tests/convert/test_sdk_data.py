@@ -1,0 +1,129 @@
+"""Data produced by the real OpenTelemetry SDK, encoded by the official OTLP encoder,
+survives OTLP -> Arrow -> OTLP unchanged."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from otlp_arrow import arrow_to_otlp, otlp_to_arrow
+from tests.otlp_compare import assert_same
+
+RESOURCE = Resource.create(
+    {
+        "service.name": "checkout",
+        "service.instance.id": "i-1",
+        "host.cpu.count": 8,
+        "deployment.canary": True,
+    }
+)
+ATTRS = {
+    "s": "text",
+    "i": -(2**63),
+    "f": 1.5,
+    "b": False,
+    "ls": ("a", "b"),
+    "li": (1, 2, 3),
+    "lf": (0.5, float("inf")),
+    "lb": (True, False),
+    "empty": (),
+}
+
+
+def test_sdk_spans_roundtrip() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer(
+        "shop", "1.2", schema_url="https://example.com/s", attributes={"scope.attr": 1}
+    )
+    other = provider.get_tracer("db")
+    with tracer.start_as_current_span("root", kind=SpanKind.SERVER, attributes=ATTRS) as root:
+        root.add_event("evt", {"k": "v", "n": 3})
+        with other.start_as_current_span(
+            "child", kind=SpanKind.CLIENT, links=[Link(root.get_span_context(), {"l": 1})]
+        ):
+            pass
+        try:
+            with tracer.start_as_current_span("failing"):
+                raise ValueError("boom")
+        except ValueError:
+            pass
+        root.set_status(Status(StatusCode.OK, None))
+    provider.shutdown()
+    request = encode_spans(exporter.get_finished_spans())
+    assert len(exporter.get_finished_spans()) == 3
+    assert_same(arrow_to_otlp(otlp_to_arrow(request), "traces"), request)
+
+
+def test_sdk_metrics_roundtrip() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(
+        resource=RESOURCE,
+        metric_readers=[reader],
+        views=[View(instrument_name="exp", aggregation=ExponentialBucketHistogramAggregation())],
+    )
+    meter = provider.get_meter("shop", "1.0")
+    meter.create_counter("c").add(5, {"route": "/"})
+    meter.create_up_down_counter("ud").add(-3, {"a": True})
+    meter.create_histogram("h", unit="ms").record(12.5, {"x": 1.0})
+    meter.create_histogram("exp").record(7.0)
+    meter.create_gauge("g").set(3.25)
+    meter.create_observable_counter("oc", [lambda _: [_obs(10)]])
+    meter.create_observable_gauge("og", [lambda _: [_obs(1.5)]])
+    meter.create_observable_up_down_counter("oud", [lambda _: [_obs(-2)]])
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    request = encode_metrics(data)
+    kinds = {
+        m.WhichOneof("data")
+        for rm in request.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    assert kinds == {"sum", "gauge", "histogram", "exponential_histogram"}
+    assert_same(arrow_to_otlp(otlp_to_arrow(request), "metrics"), request)
+
+
+def _obs(value: float) -> object:
+    from opentelemetry.metrics import Observation
+
+    return Observation(value, {"obs": "yes"})
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_sdk_logs_roundtrip() -> None:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=RESOURCE)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    tracer_provider = TracerProvider()
+    logger = logging.getLogger("test.sdk.logs")
+    logger.propagate = False
+    handler = LoggingHandler(logger_provider=provider)
+    logger.addHandler(handler)
+    try:
+        with tracer_provider.get_tracer("t").start_as_current_span("in-span"):
+            logger.warning("hello %s", "world", extra={"user": "ann", "n": 2})
+        logger.error("no trace context")
+    finally:
+        logger.removeHandler(handler)
+    provider.shutdown()
+    records = exporter.get_finished_logs()
+    assert len(records) == 2
+    request = encode_logs(records)
+    assert request.resource_logs[0].scope_logs[0].log_records[0].trace_id
+    assert_same(arrow_to_otlp(otlp_to_arrow(request), "logs"), request)
