@@ -26,19 +26,19 @@ from otlp_arrow.schema import (
 from otlp_arrow.storage.reader import read_table
 
 __all__ = [
-    "LOGS_SCHEMA",
-    "METRICS_SCHEMA",
-    "SCHEMA_VERSION",
-    "TRACES_SCHEMA",
     "BufferFullError",
     "ClosedError",
     "Config",
     "ConfigError",
     "ConversionError",
     "InputTypeError",
+    "LOGS_SCHEMA",
+    "METRICS_SCHEMA",
     "OtlpArrowError",
     "OtlpLibrary",
+    "SCHEMA_VERSION",
     "StorageError",
+    "TRACES_SCHEMA",
     "__version__",
     "arrow_to_otlp",
     "otlp_to_arrow",

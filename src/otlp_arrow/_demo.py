@@ -23,9 +23,12 @@ def run(config: Config, *, spans: int = 2000, rounds: int = 5) -> int:
     with OtlpLibrary(config) as library:
         for i in range(rounds):
             start = now + i * spans * 1_000_000
-            library.export_traces(_sample.traces(spans, start_ns=start, seed=i))
+            traces = _sample.traces(spans, start_ns=start, seed=i)
+            library.export_traces(traces)
             library.export_metrics(_sample.metrics(spans // 10, time_ns=start, seed=i))
-            library.export_logs(_sample.logs(spans // 2, start_ns=start, seed=i))
+            library.export_logs(
+                _sample.logs(spans // 2, start_ns=start, seed=i, traces_request=traces)
+            )
             print(
                 f"  round {i + 1}/{rounds}: exported {spans} spans, {spans // 10} metric "
                 f"points, {spans // 2} log records"

@@ -22,19 +22,26 @@ SERVICES = ("frontend", "cart", "payment")
 
 
 def kv(key: str, value: Any) -> KeyValue:
-    """A KeyValue from a Python scalar (bool, int, float, str, bytes)."""
-    any_value = AnyValue()
-    if isinstance(value, bool):
-        any_value.bool_value = value
+    """A KeyValue from a Python value (bool, int, float, str, bytes, or a list of them)."""
+    return KeyValue(key=key, value=any_value(value))
+
+
+def any_value(value: Any) -> AnyValue:
+    """An AnyValue from a Python value (bool, int, float, str, bytes, or a list of them)."""
+    result = AnyValue()
+    if isinstance(value, list | tuple):
+        result.array_value.values.extend(any_value(item) for item in value)
+    elif isinstance(value, bool):
+        result.bool_value = value
     elif isinstance(value, int):
-        any_value.int_value = value
+        result.int_value = value
     elif isinstance(value, float):
-        any_value.double_value = value
+        result.double_value = value
     elif isinstance(value, bytes):
-        any_value.bytes_value = value
+        result.bytes_value = value
     else:
-        any_value.string_value = str(value)
-    return KeyValue(key=key, value=any_value)
+        result.string_value = str(value)
+    return result
 
 
 def _resource(holder: Any, service: str) -> None:
@@ -95,7 +102,7 @@ def traces(n_spans: int, *, start_ns: int, seed: int = 1) -> ExportTraceServiceR
                     kv("db.rows", rng.randint(0, 500)),
                     kv("load.factor", round(rng.random(), 3)),
                     kv("cloud.region", "eu-west-1"),
-                    kv("retry", False),
+                    kv("tags", ["shop", route]),
                     kv("payload.size", rng.random() * 10_000),
                 ]
             )
@@ -177,9 +184,22 @@ def metrics(n_points: int, *, time_ns: int, seed: int = 1) -> ExportMetricsServi
     return request
 
 
-def logs(n_records: int, *, start_ns: int, seed: int = 1) -> ExportLogsServiceRequest:
-    """``n_records`` log records of mixed severity, most of them correlated with a trace."""
+def logs(
+    n_records: int,
+    *,
+    start_ns: int,
+    seed: int = 1,
+    traces_request: ExportTraceServiceRequest | None = None,
+) -> ExportLogsServiceRequest:
+    """``n_records`` log records of mixed severity, each with trace context: from spans of
+    ``traces_request`` when given (so logs join their spans), else random ids."""
     rng = random.Random(seed)
+    contexts = [
+        (span.trace_id, span.span_id)
+        for rs in (traces_request or ExportTraceServiceRequest()).resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
     request = ExportLogsServiceRequest()
     rl = request.resource_logs.add()
     _resource(rl, "frontend")
@@ -193,10 +213,12 @@ def logs(n_records: int, *, start_ns: int, seed: int = 1) -> ExportLogsServiceRe
             observed_time_unix_nano=start_ns + i * 1_000_000 + 500,
             severity_number=number,
             severity_text=text,
-            trace_id=rng.randbytes(16),
-            span_id=rng.randbytes(8),
             flags=1,
         )
+        if contexts:
+            record.trace_id, record.span_id = rng.choice(contexts)
+        else:
+            record.trace_id, record.span_id = rng.randbytes(16), rng.randbytes(8)
         record.body.string_value = (
             f"{text.lower()}: handled {rng.choice(ROUTES)} in {rng.randint(1, 90)} ms"
         )

@@ -130,7 +130,7 @@ def _per_signal(kind: str) -> Any:
 
 
 _DAY = 86400.0
-_RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**60}
+_RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**50}
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ class Pipeline:
         self._pending_rows = 0
         self._seq = 0  # last sequence number handed out
         self._durable = 0  # every item with seq <= this is written
-        self._rounds = 0  # completed write rounds
+        self._started = 0  # write rounds started (items taken)
+        self._rounds = 0  # write rounds completed
         self._round_error: StorageError | None = None  # error of the last round, if any
         self._wake = False
         self._closing = False
@@ -125,11 +126,11 @@ class Pipeline:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._cond:
             target = self._seq
-            start_round = self._rounds
+            first_round = self._started + 1  # the first round to take items after this call
             self._wake = True
             self._cond.notify_all()
             while self._durable < target:
-                if self._rounds > start_round + 1 and self._round_error is not None:
+                if self._rounds >= first_round and self._round_error is not None:
                     raise self._round_error
                 if self._closed:
                     break
@@ -190,6 +191,7 @@ class Pipeline:
                         break
                     self._cond.wait(remaining)
                 self._wake = False
+                self._started += 1
                 items = list(self._pending)
                 self._pending.clear()
                 self._pending_rows = 0
@@ -231,10 +233,13 @@ class Pipeline:
             except StorageError as exc:
                 failed.extend(group)
                 error = exc
-                log.warning(
-                    "writing %d %s rows failed, will retry: %s",
+                # once per failure spell, not every retry: a broken disk must not flood the log
+                log.log(
+                    logging.DEBUG if self.stats.last_error else logging.WARNING,
+                    "writing %d %s rows failed, retrying every %s s: %s",
                     sum(b.num_rows for b in batches),
                     signal,
+                    self._interval,
                     exc,
                 )
             else:
@@ -260,7 +265,8 @@ class Pipeline:
         if error is not None:
             self.stats.write_errors += 1
             self.stats.last_error = str(error)
-        elif not failed:
+        elif not failed and self.stats.last_error is not None:
+            log.warning("writing works again; all buffered rows are written")
             self.stats.last_error = None
         self._cond.notify_all()
 

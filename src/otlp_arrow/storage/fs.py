@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ def open_read(path: Path) -> BinaryIO | None:
         return None
     except OSError as exc:
         raise StorageError(f"cannot open {path}: {describe(exc)}", path) from exc
+
+
+def truncate(path: Path, size: int) -> None:
+    """Cut ``path`` back to ``size`` bytes (best effort: used while recovering from errors)."""
+    with contextlib.suppress(OSError):
+        os.truncate(path, size)
 
 
 def remove(path: Path, stop: Path) -> bool:

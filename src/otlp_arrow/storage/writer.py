@@ -138,9 +138,17 @@ class SignalWriter:
         return _OpenFile(path, sink, stream, now, sink.tell())
 
     def _abandon(self) -> None:
+        """Give up the open file after a failed write: cut it back to its last complete batch
+        (so a full disk gets its space back) or delete it if it holds no batch."""
         current, self.current = self.current, None
-        if current is not None:
-            _quiet_close(current.sink)
+        if current is None:
+            return
+        _quiet_close(current.sink)
+        if current.batches:
+            fs.truncate(current.path, current.size)
+        else:
+            with contextlib.suppress(StorageError):
+                fs.remove(current.path, stop=self.output_dir / self.signal)
 
 
 def _quiet_close(sink: BinaryIO) -> None:

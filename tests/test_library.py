@@ -1,0 +1,86 @@
+"""OtlpLibrary, the embedded API, on real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from otlp_arrow import (
+    ClosedError,
+    Config,
+    ConversionError,
+    InputTypeError,
+    OtlpLibrary,
+    _sample,
+    arrow_to_otlp,
+    read_table,
+    schema_for,
+)
+from tests.helpers import T0, span_batch
+from tests.otlp_compare import assert_same
+
+
+def test_every_signal_is_readable_after_flush(tmp_path: Path) -> None:
+    requests = {
+        "traces": _sample.traces(30, start_ns=T0),
+        "metrics": _sample.metrics(25, time_ns=T0),
+        "logs": _sample.logs(12, start_ns=T0),
+    }
+    with OtlpLibrary(output_dir=tmp_path, write_interval="1h") as library:
+        counts = {s: getattr(library, f"export_{s}")(r) for s, r in requests.items()}
+        assert library.flush()  # long before the one-hour interval
+        for signal, request in requests.items():
+            stored = read_table(tmp_path, signal)
+            assert stored.num_rows == counts[signal] > 0
+            assert_same(arrow_to_otlp(stored, signal), request)
+        stats = library.stats()
+        assert stats["rows_written"] == counts and stats["buffered_rows"] == 0
+
+
+def test_tables_and_batches_are_accepted(tmp_path: Path) -> None:
+    batch = span_batch(10)
+    shuffled = pa.Table.from_batches([batch]).select(list(reversed(batch.schema.names)))
+    with OtlpLibrary(output_dir=tmp_path) as library:
+        assert library.export_traces(batch) == 10
+        assert library.export_traces(shuffled) == 10  # column order does not matter
+        assert library.export_traces(schema_for("traces").empty_table()) == 0
+    assert read_table(tmp_path, "traces").num_rows == 20
+
+
+def test_wrong_inputs_are_refused_with_clear_errors(tmp_path: Path) -> None:
+    with OtlpLibrary(output_dir=tmp_path) as library:
+        with pytest.raises(InputTypeError, match="export_traces got a logs request"):
+            library.export_traces(_sample.logs(1, start_ns=T0))
+        with pytest.raises(InputTypeError, match=r"export_metrics: .*got builtins\.list"):
+            library.export_metrics([1, 2])
+        with pytest.raises(ConversionError, match="missing column"):
+            library.export_logs(span_batch(1))
+        assert library.stats()["rows_accepted"] == {}
+
+
+def test_shutdown_then_export_raises_and_shutdown_is_idempotent(tmp_path: Path) -> None:
+    library = OtlpLibrary(output_dir=tmp_path)
+    library.export_traces(span_batch(3))
+    library.shutdown()
+    assert "shut down" in repr(library)
+    with pytest.raises(ClosedError, match="shut down"):
+        library.export_traces(span_batch(1))
+    library.shutdown()
+    assert library.flush() is True
+    assert read_table(tmp_path, "traces").num_rows == 3
+
+
+def test_config_object_and_overrides(tmp_path: Path) -> None:
+    config = Config.load(output_dir=tmp_path / "a")
+    with OtlpLibrary(config, output_dir=tmp_path / "b", write_interval="250ms") as library:
+        assert library.output_dir == tmp_path / "b"
+        assert library.config.write_interval == 0.25
+
+
+def test_read_table_of_an_empty_directory(tmp_path: Path) -> None:
+    table = read_table(tmp_path / "nothing-here", "metrics")
+    assert table.num_rows == 0 and table.schema.equals(schema_for("metrics"))
+    with pytest.raises(ConversionError, match="unknown signal"):
+        read_table(tmp_path, "profiles")
