@@ -65,7 +65,8 @@ def _nested(children: st.SearchStrategy[AnyValue]) -> st.SearchStrategy[AnyValue
 
 
 NESTED_VALUE = st.recursive(_scalar(JSON_DOUBLE), _nested, max_leaves=6)
-ANY_VALUE = st.one_of(_scalar(DOUBLE), _nested(NESTED_VALUE))
+ARRAY_OR_KVLIST = _nested(NESTED_VALUE)
+ANY_VALUE = st.one_of(_scalar(DOUBLE), ARRAY_OR_KVLIST)
 
 
 def _kv(key: str, value: AnyValue | None) -> KeyValue:

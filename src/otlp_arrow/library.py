@@ -121,16 +121,17 @@ class OtlpLibrary:
         if self._shut_down:
             raise ClosedError(f"OtlpLibrary is shut down; cannot export {signal}")
         batch = to_batch(signal, data)
-        self._pipeline.submit(signal, batch)
-        return int(batch.num_rows)
+        if batch is not None:
+            self._pipeline.submit(signal, batch)
+        return 0 if batch is None else int(batch.num_rows)
 
 
-def to_batch(signal: Signal, data: Any) -> pa.RecordBatch:
-    """Convert what an export received to one record batch of ``signal``'s schema."""
+def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
+    """Convert what an export received to one record batch of ``signal``'s schema (None when
+    there are no rows)."""
     if isinstance(data, pa.Table | pa.RecordBatch):
-        table = conform(data, signal).combine_chunks()
-        batches = table.to_batches()
-        return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+        table = conform(data, signal)
+        return table.combine_chunks().to_batches()[0] if table.num_rows else None
     try:
         converted = convert_request(data)
     except InputTypeError as exc:

@@ -39,8 +39,14 @@ ANY_VALUE: Final = pa.struct(
 )
 ANY_VALUE_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in ANY_VALUE)
 
+#: Repetitive strings (names, keys, services, scopes) are dictionary-encoded: it halves the
+#: files (docs/performance.md) and every reader decodes it transparently.
+DICT_STRING: Final = pa.dictionary(pa.int32(), pa.string())
+
 #: OTLP attributes (``repeated KeyValue``), in order. A null item is a KeyValue without value.
-ATTRIBUTES: Final = pa.map_(pa.string(), ANY_VALUE)
+ATTRIBUTES: Final = pa.map_(DICT_STRING, ANY_VALUE)
+#: Resource and scope attributes: one dictionary entry per resource / scope, not per row.
+SHARED_ATTRIBUTES: Final = pa.dictionary(pa.int32(), ATTRIBUTES)
 
 ENTITY_REF: Final = pa.struct(
     [
@@ -52,22 +58,22 @@ ENTITY_REF: Final = pa.struct(
 )
 
 _RESOURCE_AND_SCOPE: Final = [
-    pa.field("service_name", pa.string()),
-    pa.field("resource_attributes", ATTRIBUTES),
+    pa.field("service_name", DICT_STRING),
+    pa.field("resource_attributes", SHARED_ATTRIBUTES),
     pa.field("resource_dropped_attributes_count", pa.uint32()),
     pa.field("resource_entity_refs", pa.list_(ENTITY_REF)),
-    pa.field("resource_schema_url", pa.string(), nullable=False),
-    pa.field("scope_name", pa.string()),
-    pa.field("scope_version", pa.string()),
-    pa.field("scope_attributes", ATTRIBUTES),
+    pa.field("resource_schema_url", DICT_STRING, nullable=False),
+    pa.field("scope_name", DICT_STRING),
+    pa.field("scope_version", DICT_STRING),
+    pa.field("scope_attributes", SHARED_ATTRIBUTES),
     pa.field("scope_dropped_attributes_count", pa.uint32()),
-    pa.field("scope_schema_url", pa.string(), nullable=False),
+    pa.field("scope_schema_url", DICT_STRING, nullable=False),
 ]
 
 EVENT: Final = pa.struct(
     [
         ("time", TIMESTAMP),
-        ("name", pa.string()),
+        ("name", DICT_STRING),
         ("attributes", ATTRIBUTES),
         ("dropped_attributes_count", pa.uint32()),
     ]
@@ -108,15 +114,15 @@ TRACES_SCHEMA: Final = _schema(
         pa.field("trace_id", TRACE_ID, nullable=False),
         pa.field("span_id", SPAN_ID, nullable=False),
         pa.field("parent_span_id", SPAN_ID),
-        pa.field("trace_state", pa.string(), nullable=False),
+        pa.field("trace_state", DICT_STRING, nullable=False),
         pa.field("flags", pa.uint32(), nullable=False),
-        pa.field("name", pa.string(), nullable=False),
+        pa.field("name", DICT_STRING, nullable=False),
         pa.field("kind", pa.int32(), nullable=False),
         pa.field("start_time", TIMESTAMP),
         pa.field("end_time", TIMESTAMP),
         pa.field("duration_ns", pa.int64()),
         pa.field("status_code", pa.int32()),
-        pa.field("status_message", pa.string()),
+        pa.field("status_message", DICT_STRING),
         pa.field("attributes", ATTRIBUTES, nullable=False),
         pa.field("dropped_attributes_count", pa.uint32(), nullable=False),
         pa.field("events", pa.list_(EVENT), nullable=False),
@@ -131,10 +137,10 @@ METRIC_TYPES: Final = ("gauge", "sum", "histogram", "exponential_histogram", "su
 METRICS_SCHEMA: Final = _schema(
     "metrics",
     [
-        pa.field("metric_name", pa.string(), nullable=False),
-        pa.field("metric_description", pa.string(), nullable=False),
-        pa.field("metric_unit", pa.string(), nullable=False),
-        pa.field("metric_type", pa.string(), nullable=False),
+        pa.field("metric_name", DICT_STRING, nullable=False),
+        pa.field("metric_description", DICT_STRING, nullable=False),
+        pa.field("metric_unit", DICT_STRING, nullable=False),
+        pa.field("metric_type", DICT_STRING, nullable=False),
         pa.field("aggregation_temporality", pa.int32()),
         pa.field("is_monotonic", pa.bool_()),
         pa.field("metric_metadata", ATTRIBUTES, nullable=False),
@@ -168,14 +174,14 @@ LOGS_SCHEMA: Final = _schema(
         pa.field("time", TIMESTAMP),
         pa.field("observed_time", TIMESTAMP),
         pa.field("severity_number", pa.int32(), nullable=False),
-        pa.field("severity_text", pa.string(), nullable=False),
+        pa.field("severity_text", DICT_STRING, nullable=False),
         pa.field("body", ANY_VALUE),
         pa.field("attributes", ATTRIBUTES, nullable=False),
         pa.field("dropped_attributes_count", pa.uint32(), nullable=False),
         pa.field("flags", pa.uint32(), nullable=False),
         pa.field("trace_id", TRACE_ID),
         pa.field("span_id", SPAN_ID),
-        pa.field("event_name", pa.string(), nullable=False),
+        pa.field("event_name", DICT_STRING, nullable=False),
     ],
 )
 

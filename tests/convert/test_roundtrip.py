@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otlp_arrow import OtlpLibrary, arrow_to_otlp, otlp_to_arrow, read_table, schema_for
+from otlp_arrow.convert._columns import any_value_json
 from otlp_arrow.schema import META_VERSION, SCHEMA_VERSION
 from tests.otlp_compare import assert_same, flatten
-from tests.otlp_strategies import LOGS_REQUESTS, METRICS_REQUESTS, REQUESTS, TRACE_REQUESTS
+from tests.otlp_strategies import (
+    ARRAY_OR_KVLIST,
+    LOGS_REQUESTS,
+    METRICS_REQUESTS,
+    REQUESTS,
+    TRACE_REQUESTS,
+)
 
 
 def _roundtrip(request: Any, signal: str) -> pa.Table:
@@ -78,3 +87,13 @@ def test_row_order_is_kept_within_a_scope() -> None:
     assert [
         s.name for rs in back.resource_spans for ss in rs.scope_spans for s in ss.spans
     ] == names
+
+
+@given(ARRAY_OR_KVLIST)
+def test_array_and_kvlist_json_is_exactly_the_official_otlp_json(value: Any) -> None:
+    """Our fast encoder writes what json_format.MessageToDict writes, byte for byte."""
+    message = getattr(value, value.WhichOneof("value"))
+    official = json_format.MessageToDict(message)
+    assert any_value_json(message) == json.dumps(
+        official, separators=(",", ":"), ensure_ascii=False
+    )

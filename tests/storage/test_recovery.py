@@ -29,16 +29,16 @@ for i in range(n):
 
 
 def test_file_cut_in_the_middle_of_a_batch_yields_the_complete_ones(tmp_path: Path) -> None:
-    python(WRITER.format(rotate="1GiB", tail="lib.shutdown()"), str(tmp_path), "3")
+    python(WRITER.format(rotate="1GiB", tail="lib.shutdown()"), str(tmp_path), "10")
     (path,) = data_files(tmp_path, "traces")
     data = path.read_bytes()
     sizes = []
     for cut in (len(data) - len(EOS), len(data) - len(EOS) - 1, len(data) // 2, 100, 0):
         path.write_bytes(data[:cut])
         sizes.append(sum(batch.num_rows for batch in read_file(path)))
-    assert sizes[0] == 150  # only the end-of-stream marker is gone
-    assert sizes[1] == 100  # one byte of the last batch is missing
-    assert 0 < sizes[2] < 150 and sizes[2] % 50 == 0
+    assert sizes[0] == 500  # only the end-of-stream marker is gone
+    assert sizes[1] == 450  # one byte of the last batch is missing
+    assert 0 < sizes[2] < 500 and sizes[2] % 50 == 0
     assert sizes[3:] == [0, 0]
 
 

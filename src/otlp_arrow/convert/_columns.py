@@ -7,18 +7,27 @@ makes the conversion fast (see docs/performance.md).
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from google.protobuf import json_format
 from google.protobuf.message import Message
+from opentelemetry.proto.common.v1.common_pb2 import KeyValueList
 
 from otlp_arrow.errors import ConversionError
-from otlp_arrow.schema import ANY_VALUE, ANY_VALUE_FIELDS, ATTRIBUTES, ENTITY_REF, TIMESTAMP
+from otlp_arrow.schema import (
+    ANY_VALUE,
+    ANY_VALUE_FIELDS,
+    ATTRIBUTES,
+    DICT_STRING,
+    ENTITY_REF,
+    TIMESTAMP,
+)
 
 INT64_MAX = 2**63 - 1
 _KIND_SET = pa.array(ANY_VALUE_FIELDS, pa.string())
@@ -42,8 +51,60 @@ class RowErrors:
 
 
 def any_value_json(message: Message) -> str:
-    """OTLP/JSON text of an ``ArrayValue`` or ``KeyValueList`` (compact, keys in proto order)."""
-    return json.dumps(json_format.MessageToDict(message), separators=(",", ":"), ensure_ascii=False)
+    """OTLP/JSON text of an ``ArrayValue`` or ``KeyValueList``: exactly what
+    ``json_format.MessageToDict`` gives (a test checks it), compact, several times faster."""
+    return _JSON(_values_obj(message))
+
+
+def _values_obj(message: Any) -> dict[str, Any]:
+    """``ArrayValue`` / ``KeyValueList`` as a JSON object (an empty list is omitted)."""
+    values = message.values
+    if not values:
+        return {}
+    if isinstance(message, KeyValueList):
+        return {"values": [_kv_obj(kv) for kv in values]}
+    return {"values": [_any_obj(value) for value in values]}
+
+
+def _kv_obj(kv: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    if kv.key:
+        obj["key"] = kv.key
+    if kv.HasField("value"):
+        obj["value"] = _any_obj(kv.value)
+    if kv.key_strindex:
+        obj["keyStrindex"] = kv.key_strindex
+    return obj
+
+
+def _any_obj(value: Any) -> dict[str, Any]:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return {}
+    item = getattr(value, kind)
+    if kind == "int_value":
+        return {"intValue": str(item)}
+    if kind == "double_value":
+        if math.isnan(item):
+            return {"doubleValue": "NaN"}
+        if math.isinf(item):
+            return {"doubleValue": "Infinity" if item > 0 else "-Infinity"}
+        return {"doubleValue": item}
+    if kind == "bytes_value":
+        return {"bytesValue": base64.b64encode(item).decode("ascii")}
+    if kind in _JSON_KINDS:
+        return {_CAMEL[kind]: _values_obj(item)}
+    return {_CAMEL[kind]: item}
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_CAMEL = {
+    "string_value": "stringValue",
+    "bool_value": "boolValue",
+    "array_value": "arrayValue",
+    "kvlist_value": "kvlistValue",
+    _STRINDEX: "stringValueStrindex",
+}
 
 
 class AnyValues:
@@ -140,7 +201,7 @@ class Attributes(AnyValues):
             mask = pa.array(mask_np)
         return pa.MapArray.from_arrays(
             pa.array(self.offsets, pa.int32()),
-            pa.array(self.keys, pa.string()),
+            pa.array(self.keys, DICT_STRING),
             items,
             type=ATTRIBUTES,
             mask=mask,
@@ -282,23 +343,30 @@ class ResourceScope:
     def columns(self) -> dict[str, pa.Array]:
         scope_idx = pa.array(self.row_scope, pa.int32())
         res_idx = pa.array(self.scope_of_scope, pa.int32()).take(scope_idx)
-        resource = {
-            "service_name": pa.array(self.service, pa.string()),
-            "resource_attributes": self.res_attrs.build(),
-            "resource_dropped_attributes_count": pa.array(self.res_dropped, pa.uint32()),
-            "resource_entity_refs": pa.array(self.res_entities, pa.list_(ENTITY_REF)),
-            "resource_schema_url": pa.array(self.res_schema, pa.string()),
+        return {
+            "service_name": _shared(pa.array(self.service, pa.string()), res_idx),
+            "resource_attributes": _shared(self.res_attrs.build(), res_idx),
+            "resource_dropped_attributes_count": pa.array(self.res_dropped, pa.uint32()).take(
+                res_idx
+            ),
+            "resource_entity_refs": pa.array(self.res_entities, pa.list_(ENTITY_REF)).take(res_idx),
+            "resource_schema_url": _shared(pa.array(self.res_schema, pa.string()), res_idx),
+            "scope_name": _shared(pa.array(self.scope_name, pa.string()), scope_idx),
+            "scope_version": _shared(pa.array(self.scope_version, pa.string()), scope_idx),
+            "scope_attributes": _shared(self.scope_attrs.build(), scope_idx),
+            "scope_dropped_attributes_count": pa.array(self.scope_dropped, pa.uint32()).take(
+                scope_idx
+            ),
+            "scope_schema_url": _shared(pa.array(self.scope_schema, pa.string()), scope_idx),
         }
-        scope = {
-            "scope_name": pa.array(self.scope_name, pa.string()),
-            "scope_version": pa.array(self.scope_version, pa.string()),
-            "scope_attributes": self.scope_attrs.build(),
-            "scope_dropped_attributes_count": pa.array(self.scope_dropped, pa.uint32()),
-            "scope_schema_url": pa.array(self.scope_schema, pa.string()),
-        }
-        out = {name: array.take(res_idx) for name, array in resource.items()}
-        out.update({name: array.take(scope_idx) for name, array in scope.items()})
-        return out
+
+
+def _shared(values: pa.Array, index: pa.Array) -> pa.DictionaryArray:
+    """``values[index]`` stored once per distinct group: a dictionary array whose indices are
+    the rows' group numbers (null where the group's value is null)."""
+    if values.null_count:
+        index = pc.if_else(values.is_null().take(index), pa.scalar(None, pa.int32()), index)
+    return pa.DictionaryArray.from_arrays(index, values)
 
 
 def _service_name(attributes: Iterable[Any]) -> str | None:

@@ -27,6 +27,7 @@ from otlp_arrow.convert._columns import (
 )
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import (
+    DICT_STRING,
     EVENT,
     EXEMPLAR,
     LINK,
@@ -161,7 +162,7 @@ def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) 
         pa.StructArray.from_arrays(
             [
                 timestamps(ev_time, "events.time_unix_nano", RowErrors()),
-                pa.array(ev_name, pa.string()),
+                pa.array(ev_name, DICT_STRING),
                 ev_attrs.build(),
                 pa.array(ev_dropped, pa.uint32()),
             ],
@@ -189,15 +190,15 @@ def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) 
         "trace_id": fixed_ids(trace_id, 16, "trace_id", errors, optional=False),
         "span_id": fixed_ids(span_id, 8, "span_id", errors, optional=False),
         "parent_span_id": fixed_ids(parent, 8, "parent_span_id", errors, optional=True),  # type: ignore[arg-type]
-        "trace_state": pa.array(trace_state, pa.string()),
+        "trace_state": pa.array(trace_state, DICT_STRING),
         "flags": pa.array(flags, pa.uint32()),
-        "name": pa.array(name, pa.string()),
+        "name": pa.array(name, DICT_STRING),
         "kind": pa.array(kind, pa.int32()),
         "start_time": start_ts,
         "end_time": end_ts,
         "duration_ns": pc.subtract(end_ts.cast(pa.int64()), start_ts.cast(pa.int64())),
         "status_code": pa.array(status_code, pa.int32()),
-        "status_message": pa.array(status_message, pa.string()),
+        "status_message": pa.array(status_message, DICT_STRING),
         "attributes": attrs.build(),
         "dropped_attributes_count": pa.array(dropped_attrs, pa.uint32()),
         "events": events_arr,
@@ -463,14 +464,14 @@ def logs_to_arrow(request: ExportLogsServiceRequest, *, strict: bool = True) -> 
         "time": timestamps(time, "time_unix_nano", errors),
         "observed_time": timestamps(observed, "observed_time_unix_nano", errors),
         "severity_number": pa.array(severity_number, pa.int32()),
-        "severity_text": pa.array(severity_text, pa.string()),
+        "severity_text": pa.array(severity_text, DICT_STRING),
         "body": body.build(),
         "attributes": attrs.build(),
         "dropped_attributes_count": pa.array(dropped, pa.uint32()),
         "flags": pa.array(flags, pa.uint32()),
         "trace_id": fixed_ids(trace_id, 16, "trace_id", errors, optional=True),
         "span_id": fixed_ids(span_id, 8, "span_id", errors, optional=True),
-        "event_name": pa.array(event_name, pa.string()),
+        "event_name": pa.array(event_name, DICT_STRING),
     }
     columns.update(rs_cols.columns())
     return _finish(

@@ -46,7 +46,19 @@ def columns_as_lists(data: pa.Table | pa.RecordBatch, signal: Signal) -> dict[st
     table = conform(data, signal)
     target = pa.schema([f.with_type(_int_times(f.type)) for f in table.schema])
     table = table.cast(target)
-    return {name: table.column(name).to_pylist() for name in table.schema.names}
+    return {name: _as_list(table.column(name)) for name in table.schema.names}
+
+
+def _as_list(column: pa.ChunkedArray) -> list[Any]:
+    """``column.to_pylist()``, converting each dictionary once instead of once per row (rows
+    of one resource then share one object, which also makes grouping them cheap)."""
+    if not pa.types.is_dictionary(column.type):
+        return column.to_pylist()  # type: ignore[no-any-return]
+    out: list[Any] = []
+    for chunk in column.chunks:
+        values = chunk.dictionary.to_pylist()
+        out.extend(None if i is None else values[i] for i in chunk.indices.to_pylist())
+    return out
 
 
 def _any_value(value: dict[str, Any]) -> AnyValue:
