@@ -56,6 +56,19 @@ def any_value_json(message: Message) -> str:
     return _JSON(_values_obj(message))
 
 
+def _json_texts(messages: list[Any]) -> list[str]:
+    """``any_value_json`` of each message, encoding each distinct message once."""
+    cache: dict[bytes, str] = {}
+    texts = []
+    for message in messages:
+        wire = message.SerializeToString()
+        text = cache.get(wire)
+        if text is None:
+            text = cache[wire] = any_value_json(message)
+        texts.append(text)
+    return texts
+
+
 def _values_obj(message: Any) -> dict[str, Any]:
     """``ArrayValue`` / ``KeyValueList`` as a JSON object (an empty list is omitted)."""
     values = message.values
@@ -140,7 +153,7 @@ class AnyValues:
         for code, field in enumerate(ANY_VALUE):
             values = self.values[field.name]
             if field.name in _JSON_KINDS:
-                values = [any_value_json(v) for v in values]
+                values = _json_texts(values)
             if not values:
                 children.append(pa.nulls(n, field.type))
             elif len(values) == n:
@@ -213,17 +226,16 @@ def timestamps(values: Sequence[int], field: str, errors: RowErrors) -> pa.Array
 
     Values beyond the int64 range (after the year 2262) are reported as row errors.
     """
-    raw = pa.array(values, pa.uint64())
-    too_big = pc.greater(raw, pa.scalar(INT64_MAX, pa.uint64()))
-    if pc.any(too_big).as_py():
-        bad = too_big.to_numpy(zero_copy_only=False)
+    raw = np.fromiter(values, dtype=np.uint64, count=len(values))
+    too_big = raw > INT64_MAX
+    if too_big.any():
         errors.add_mask(
-            bad,
+            too_big,
             lambda row: f"{field}: {values[row]} is beyond the timestamp range (max {INT64_MAX})",
         )
-        raw = pc.if_else(too_big, pa.scalar(0, pa.uint64()), raw)
-    as_int = raw.cast(pa.int64())
-    return pc.if_else(pc.equal(as_int, 0), pa.scalar(None, pa.int64()), as_int).cast(TIMESTAMP)
+        raw[too_big] = 0
+    as_int = raw.astype(np.int64)
+    return pa.array(as_int, type=TIMESTAMP, mask=as_int == 0)
 
 
 def fixed_ids(
