@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -345,6 +345,20 @@ class ResourceScope:
         self.scope_of_scope.append(resource)
         self.location.append((res_pos, scope_pos, first_row))
         return len(self.scope_schema) - 1
+
+    def scopes(
+        self, holders: Iterable[Any], scopes_field: str, items_field: str
+    ) -> Iterator[tuple[int, Any]]:
+        """Walk ``ResourceX`` messages and their ``ScopeX``, recording both; yield each
+        scope's index and its items (spans, metrics or log records). The caller appends the
+        scope index to ``row_scope`` once per row it makes."""
+        for res_pos, holder in enumerate(holders):
+            resource = self.add_resource(holder)
+            for scope_pos, scope_holder in enumerate(getattr(holder, scopes_field)):
+                scope = self.add_scope(
+                    scope_holder, resource, res_pos, scope_pos, len(self.row_scope)
+                )
+                yield scope, getattr(scope_holder, items_field)
 
     def where(self, row: int, outer: str, inner: str, items: str) -> str:
         """Human-readable path of ``row`` in the request, e.g. resource_spans[0]...spans[3]."""

@@ -103,57 +103,51 @@ def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) 
     row_scope = rs_cols.row_scope
     add_attrs = attrs.add_row
     add_ev_attrs = ev_attrs.add_row
-    row = 0
-    for r_pos, resource_spans in enumerate(request.resource_spans):
-        resource = rs_cols.add_resource(resource_spans)
-        for s_pos, scope_spans in enumerate(resource_spans.scope_spans):
-            spans = scope_spans.spans
-            scope = rs_cols.add_scope(scope_spans, resource, r_pos, s_pos, row)
-            row_scope.extend([scope] * len(spans))
-            row += len(spans)
-            for span in spans:
-                trace_id.append(span.trace_id)
-                span_id.append(span.span_id)
-                parent.append(span.parent_span_id or None)
-                trace_state.append(span.trace_state)
-                flags.append(span.flags)
-                name.append(span.name)
-                kind.append(span.kind)
-                start.append(span.start_time_unix_nano)
-                end.append(span.end_time_unix_nano)
-                status = span.status
-                code = status.code
-                message = status.message
-                if not code and not message and not span.HasField("status"):
-                    status_code.append(None)
-                    status_message.append(None)
-                else:
-                    status_code.append(code)
-                    status_message.append(message)
-                add_attrs(span.attributes)
-                dropped_attrs.append(span.dropped_attributes_count)
-                events = span.events
-                if events:
-                    for event in events:
-                        ev_time.append(event.time_unix_nano)
-                        ev_name.append(event.name)
-                        add_ev_attrs(event.attributes)
-                        ev_dropped.append(event.dropped_attributes_count)
-                event_offsets.append(len(ev_name))
-                dropped_events.append(span.dropped_events_count)
-                links = span.links
-                if links:
-                    span_row = len(name) - 1
-                    for link in links:
-                        link_trace.append(link.trace_id)
-                        link_span.append(link.span_id)
-                        link_state.append(link.trace_state)
-                        link_attrs.add_row(link.attributes)
-                        link_dropped.append(link.dropped_attributes_count)
-                        link_flags.append(link.flags)
-                        link_rows.append(span_row)
-                link_offsets.append(len(link_state))
-                dropped_links.append(span.dropped_links_count)
+    for scope, spans in rs_cols.scopes(request.resource_spans, "scope_spans", "spans"):
+        row_scope.extend([scope] * len(spans))
+        for span in spans:
+            trace_id.append(span.trace_id)
+            span_id.append(span.span_id)
+            parent.append(span.parent_span_id or None)
+            trace_state.append(span.trace_state)
+            flags.append(span.flags)
+            name.append(span.name)
+            kind.append(span.kind)
+            start.append(span.start_time_unix_nano)
+            end.append(span.end_time_unix_nano)
+            status = span.status
+            code = status.code
+            message = status.message
+            if not code and not message and not span.HasField("status"):
+                status_code.append(None)
+                status_message.append(None)
+            else:
+                status_code.append(code)
+                status_message.append(message)
+            add_attrs(span.attributes)
+            dropped_attrs.append(span.dropped_attributes_count)
+            events = span.events
+            if events:
+                for event in events:
+                    ev_time.append(event.time_unix_nano)
+                    ev_name.append(event.name)
+                    add_ev_attrs(event.attributes)
+                    ev_dropped.append(event.dropped_attributes_count)
+            event_offsets.append(len(ev_name))
+            dropped_events.append(span.dropped_events_count)
+            links = span.links
+            if links:
+                span_row = len(name) - 1
+                for link in links:
+                    link_trace.append(link.trace_id)
+                    link_span.append(link.span_id)
+                    link_state.append(link.trace_state)
+                    link_attrs.add_row(link.attributes)
+                    link_dropped.append(link.dropped_attributes_count)
+                    link_flags.append(link.flags)
+                    link_rows.append(span_row)
+            link_offsets.append(len(link_state))
+            dropped_links.append(span.dropped_links_count)
 
     start_ts = timestamps(start, "start_time_unix_nano", errors)
     end_ts = timestamps(end, "end_time_unix_nano", errors)
@@ -324,49 +318,45 @@ def metrics_to_arrow(request: ExportMetricsServiceRequest, *, strict: bool = Tru
     exemplars = _Exemplars()
     metric_starts: list[int] = []  # first row of each stored metric, for error locations
     metric_where: list[str] = []
-    row = 0
-    for r_pos, resource_metrics in enumerate(request.resource_metrics):
-        resource = rs_cols.add_resource(resource_metrics)
-        for s_pos, scope_metrics in enumerate(resource_metrics.scope_metrics):
-            scope = rs_cols.add_scope(scope_metrics, resource, r_pos, s_pos, row)
-            for m_pos, metric in enumerate(scope_metrics.metrics):
-                kind = metric.WhichOneof("data")
-                if kind is None:
-                    continue  # a metric without data has no data point to keep (docs/schema.md)
-                data = getattr(metric, kind)
-                points = data.data_points
-                n = len(points)
-                if not n:
-                    continue
-                metric_starts.append(row)
-                metric_where.append(
-                    f"resource_metrics[{r_pos}].scope_metrics[{s_pos}]"
-                    f".metrics[{m_pos}].{kind}.data_points"
-                )
-                row += n
-                rs_cols.row_scope.extend([scope] * n)
-                cols["metric_name"].extend([metric.name] * n)
-                cols["metric_description"].extend([metric.description] * n)
-                cols["metric_unit"].extend([metric.unit] * n)
-                cols["metric_type"].extend([kind] * n)
-                temporality = (
-                    data.aggregation_temporality if kind not in ("gauge", "summary") else None
-                )
-                cols["aggregation_temporality"].extend([temporality] * n)
-                cols["is_monotonic"].extend([data.is_monotonic if kind == "sum" else None] * n)
-                for point in points:
-                    metadata.add_row(metric.metadata)
-                    attrs.add_row(point.attributes)
-                    cols["start_time"].append(point.start_time_unix_nano)
-                    cols["time"].append(point.time_unix_nano)
-                    cols["flags"].append(point.flags)
-                    values = _point_values(kind, point)
-                    for column in _POINT_ONLY:
-                        cols[column].append(values.get(column))
-                    if kind == "summary":
-                        exemplars.add_null()
-                    else:
-                        exemplars.add(point.exemplars, len(cols["time"]) - 1)
+    for scope, scope_metrics in rs_cols.scopes(
+        request.resource_metrics, "scope_metrics", "metrics"
+    ):
+        r_pos, s_pos, _ = rs_cols.location[scope]
+        for m_pos, metric in enumerate(scope_metrics):
+            kind = metric.WhichOneof("data")
+            if kind is None:
+                continue  # a metric without data has no data point to keep (docs/schema.md)
+            data = getattr(metric, kind)
+            points = data.data_points
+            n = len(points)
+            if not n:
+                continue
+            metric_starts.append(len(rs_cols.row_scope))
+            metric_where.append(
+                f"resource_metrics[{r_pos}].scope_metrics[{s_pos}]"
+                f".metrics[{m_pos}].{kind}.data_points"
+            )
+            rs_cols.row_scope.extend([scope] * n)
+            cols["metric_name"].extend([metric.name] * n)
+            cols["metric_description"].extend([metric.description] * n)
+            cols["metric_unit"].extend([metric.unit] * n)
+            cols["metric_type"].extend([kind] * n)
+            temporality = data.aggregation_temporality if kind not in ("gauge", "summary") else None
+            cols["aggregation_temporality"].extend([temporality] * n)
+            cols["is_monotonic"].extend([data.is_monotonic if kind == "sum" else None] * n)
+            for point in points:
+                metadata.add_row(metric.metadata)
+                attrs.add_row(point.attributes)
+                cols["start_time"].append(point.start_time_unix_nano)
+                cols["time"].append(point.time_unix_nano)
+                cols["flags"].append(point.flags)
+                values = _point_values(kind, point)
+                for column in _POINT_ONLY:
+                    cols[column].append(values.get(column))
+                if kind == "summary":
+                    exemplars.add_null()
+                else:
+                    exemplars.add(point.exemplars, len(cols["time"]) - 1)
 
     columns: dict[str, pa.Array] = {
         name: pa.array(values, METRICS_SCHEMA.field(name).type)
@@ -440,26 +430,20 @@ def logs_to_arrow(request: ExportLogsServiceRequest, *, strict: bool = True) -> 
     trace_id: list[bytes] = []
     span_id: list[bytes] = []
     event_name: list[str] = []
-    row = 0
-    for r_pos, resource_logs in enumerate(request.resource_logs):
-        resource = rs_cols.add_resource(resource_logs)
-        for s_pos, scope_logs in enumerate(resource_logs.scope_logs):
-            records = scope_logs.log_records
-            scope = rs_cols.add_scope(scope_logs, resource, r_pos, s_pos, row)
-            rs_cols.row_scope.extend([scope] * len(records))
-            row += len(records)
-            for record in records:
-                time.append(record.time_unix_nano)
-                observed.append(record.observed_time_unix_nano)
-                severity_number.append(record.severity_number)
-                severity_text.append(record.severity_text)
-                body.add(record.body if record.HasField("body") else None)
-                attrs.add_row(record.attributes)
-                dropped.append(record.dropped_attributes_count)
-                flags.append(record.flags)
-                trace_id.append(record.trace_id)
-                span_id.append(record.span_id)
-                event_name.append(record.event_name)
+    for scope, records in rs_cols.scopes(request.resource_logs, "scope_logs", "log_records"):
+        rs_cols.row_scope.extend([scope] * len(records))
+        for record in records:
+            time.append(record.time_unix_nano)
+            observed.append(record.observed_time_unix_nano)
+            severity_number.append(record.severity_number)
+            severity_text.append(record.severity_text)
+            body.add(record.body if record.HasField("body") else None)
+            attrs.add_row(record.attributes)
+            dropped.append(record.dropped_attributes_count)
+            flags.append(record.flags)
+            trace_id.append(record.trace_id)
+            span_id.append(record.span_id)
+            event_name.append(record.event_name)
     columns = {
         "time": timestamps(time, "time_unix_nano", errors),
         "observed_time": timestamps(observed, "observed_time_unix_nano", errors),
