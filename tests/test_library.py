@@ -18,7 +18,7 @@ from otlp_arrow import (
     read_table,
     schema_for,
 )
-from tests.helpers import T0, span_batch
+from tests.helpers import EOS, T0, data_files, python, span_batch
 from tests.otlp_compare import assert_same
 
 
@@ -84,3 +84,28 @@ def test_read_table_of_an_empty_directory(tmp_path: Path) -> None:
     assert table.num_rows == 0 and table.schema.equals(schema_for("metrics"))
     with pytest.raises(ConversionError, match="unknown signal"):
         read_table(tmp_path, "profiles")
+
+
+def test_exit_without_shutdown_still_writes_and_closes_everything(tmp_path: Path) -> None:
+    python(
+        "import sys\n"
+        "from otlp_arrow import OtlpLibrary, _sample\n"
+        "lib = OtlpLibrary(output_dir=sys.argv[1], write_interval='1h')\n"
+        "lib.export_traces(_sample.traces(25, start_ns=10**18))\n"
+        "lib.export_logs(_sample.logs(5, start_ns=10**18))\n",  # no flush, no shutdown
+        str(tmp_path),
+    )
+    assert read_table(tmp_path, "traces").num_rows == 25
+    assert read_table(tmp_path, "logs").num_rows == 5
+    files = data_files(tmp_path, "traces") + data_files(tmp_path, "logs")
+    assert files and all(f.read_bytes().endswith(EOS) for f in files)
+
+
+def test_shutdown_closes_every_file_with_the_end_of_stream_marker(tmp_path: Path) -> None:
+    library = OtlpLibrary(output_dir=tmp_path, rotate_bytes="32KiB", write_interval="10ms")
+    for seed in range(5):
+        library.export_traces(span_batch(100, seed))
+        library.flush()
+    library.shutdown()
+    files = data_files(tmp_path, "traces")
+    assert len(files) >= 2 and all(f.read_bytes().endswith(EOS) for f in files)

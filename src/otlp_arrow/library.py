@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -11,7 +13,7 @@ import pyarrow as pa
 
 from otlp_arrow.config import Config
 from otlp_arrow.convert import convert_request
-from otlp_arrow.errors import ClosedError, InputTypeError
+from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
 from otlp_arrow.pipeline import Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
 from otlp_arrow.storage.writer import Writer
@@ -19,6 +21,19 @@ from otlp_arrow.storage.writer import Writer
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_MS = 30_000
+
+# Libraries not shut down yet: shut down at interpreter exit, as the OpenTelemetry SDK does with
+# its providers, so a program that just ends still writes everything and closes its files.
+_RUNNING: weakref.WeakSet[OtlpLibrary] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    for library in list(_RUNNING):
+        try:
+            library.shutdown()
+        except OtlpArrowError as exc:
+            log.error("otlp-arrow could not write everything at exit: %s", exc)
 
 
 class OtlpLibrary:
@@ -51,6 +66,7 @@ class OtlpLibrary:
             write_interval_s=config.write_interval,
         )
         self._shut_down = False
+        _RUNNING.add(self)
         log.debug("otlp-arrow writing to %s", config.output_dir)
 
     @property
@@ -84,6 +100,7 @@ class OtlpLibrary:
         if self._shut_down:
             return
         self._shut_down = True
+        _RUNNING.discard(self)
         self._pipeline.close(timeout_millis / 1000)
 
     def stats(self) -> dict[str, Any]:
