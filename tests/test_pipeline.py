@@ -136,3 +136,25 @@ def test_many_threads_export_through_one_library(tmp_path: Path) -> None:
     table = read_table(tmp_path, "traces")
     assert table.num_rows == 8 * 10 * 20
     assert len(set(table.column("span_id").to_pylist())) == 1600  # nothing twice
+
+
+def test_an_export_larger_than_the_whole_buffer_says_so() -> None:
+    pipeline = _pipeline(GatedSink(), max_rows=50)
+    with pytest.raises(BufferFullError, match="larger than the buffer limits"):
+        pipeline.submit("traces", span_batch(60))
+    pipeline.close(5)
+
+
+class BrokenSink(GatedSink):
+    def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        raise RuntimeError("a bug in the writer")
+
+
+def test_an_unexpected_writer_error_is_reported_not_swallowed() -> None:
+    pipeline = _pipeline(BrokenSink())
+    pipeline.submit("traces", span_batch(3))
+    with pytest.raises(StorageError, match="RuntimeError: a bug in the writer"):
+        pipeline.flush(5)
+    assert pipeline.snapshot().buffered_rows == 3  # kept, not dropped
+    with pytest.raises(StorageError, match="3 buffered rows could not be written"):
+        pipeline.close(2)

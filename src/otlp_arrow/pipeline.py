@@ -95,6 +95,13 @@ class Pipeline:
         with self._cond:
             if self._closing:
                 raise ClosedError("otlp-arrow is shut down; it accepts no more data")
+            if rows > self._max_rows or nbytes > self._max_bytes:
+                self.stats.rows_refused[signal] = self.stats.rows_refused.get(signal, 0) + rows
+                raise BufferFullError(
+                    f"this export ({rows} {signal} rows, {nbytes} bytes) is larger than the "
+                    f"buffer limits ({self._max_rows} rows / {self._max_bytes} bytes): split "
+                    "it, or raise max_buffer_rows / max_buffer_bytes"
+                )
             if self._rows + rows > self._max_rows or self._bytes + nbytes > self._max_bytes:
                 self.stats.rows_refused[signal] = self.stats.rows_refused.get(signal, 0) + rows
                 raise BufferFullError(
@@ -230,9 +237,16 @@ class Pipeline:
                 combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
                 for batch in combined:
                     self._sink.write(signal, batch)
-            except StorageError as exc:
+            except Exception as exc:  # the writer thread must never die: report instead
                 failed.extend(group)
-                error = exc
+                error = (
+                    exc
+                    if isinstance(exc, StorageError)
+                    else StorageError(f"writing {signal} failed: {type(exc).__name__}: {exc}")
+                )
+                error.__cause__ = exc
+                if not isinstance(exc, StorageError):
+                    log.error("unexpected error while writing %s", signal, exc_info=exc)
                 # once per failure spell, not every retry: a broken disk must not flood the log
                 log.log(
                     logging.DEBUG if self.stats.last_error else logging.WARNING,
