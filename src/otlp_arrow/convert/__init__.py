@@ -11,8 +11,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from otlp_arrow.convert._columns import Converted
 from otlp_arrow.convert.from_otlp import (
-    Converted,
     logs_to_arrow,
     metrics_to_arrow,
     traces_to_arrow,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from otlp_arrow.schema import (
     DICT_STRING,
     ENTITY_REF,
     TIMESTAMP,
+    Signal,
 )
 
 INT64_MAX = 2**63 - 1
@@ -239,7 +241,7 @@ def timestamps(values: Sequence[int], field: str, errors: RowErrors) -> pa.Array
 
 
 def fixed_ids(
-    values: list[bytes],
+    values: Sequence[bytes | None],
     width: int,
     field: str,
     errors: RowErrors,
@@ -250,7 +252,7 @@ def fixed_ids(
     """Ids as ``fixed_size_binary(width)``. Empty optional ids become null; any other length
     is a row error (``rows`` maps each value to its row when values are nested)."""
     if optional:
-        values = [v or None for v in values]  # type: ignore[misc]
+        values = [v or None for v in values]
     try:
         return pa.array(values, pa.binary(width))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -400,3 +402,45 @@ def _service_name(attributes: Iterable[Any]) -> str | None:
         if kv.key == "service.name" and kv.value.WhichOneof("value") == "string_value":
             return str(kv.value.string_value)
     return None
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A converted request: the stored rows, and the items that could not be converted."""
+
+    signal: Signal
+    batch: pa.RecordBatch
+    rejected: int = 0
+    error: str | None = None  # the first rejection's message, naming the field
+
+
+def finish(
+    signal: Signal,
+    schema: pa.Schema,
+    columns: dict[str, pa.Array],
+    errors: RowErrors,
+    where: Callable[[int], str],
+    strict: bool,
+) -> Converted:
+    batch = pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+    if not errors.by_row:
+        return Converted(signal, batch)
+    first_row = min(errors.by_row)
+    message = f"{where(first_row)}.{errors.by_row[first_row]}"
+    if strict:
+        raise ConversionError(message)
+    keep = np.ones(batch.num_rows, dtype=bool)
+    keep[list(errors.by_row)] = False
+    return Converted(signal, batch.filter(pa.array(keep)), len(errors.by_row), message)
+
+
+def check_nested_times(
+    values: list[int], offsets: list[int], field: str, errors: RowErrors
+) -> None:
+    """Report rows whose nested timestamps (events, exemplars) exceed the int64 range."""
+    if not values or max(values) <= 2**63 - 1:
+        return
+    rows = np.searchsorted(np.array(offsets[1:]), np.arange(len(values)), side="right")
+    for i, value in enumerate(values):
+        if value > 2**63 - 1:
+            errors.add(int(rows[i]), f"{field}: {value} is beyond the timestamp range")

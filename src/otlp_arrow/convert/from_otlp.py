@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -19,208 +15,91 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otlp_arrow.convert._columns import (
     AnyValues,
     Attributes,
+    Converted,
     ResourceScope,
     RowErrors,
+    check_nested_times,
+    finish,
     fixed_ids,
     list_array,
     timestamps,
 )
-from otlp_arrow.errors import ConversionError
+from otlp_arrow.convert._spans import SpanColumns
 from otlp_arrow.schema import (
     DICT_STRING,
-    EVENT,
     EXEMPLAR,
-    LINK,
     LOGS_SCHEMA,
     METRICS_SCHEMA,
-    TRACES_SCHEMA,
-    Signal,
 )
-
-
-@dataclass(frozen=True)
-class Converted:
-    """A converted request: the stored rows, and the items that could not be converted."""
-
-    signal: Signal
-    batch: pa.RecordBatch
-    rejected: int = 0
-    error: str | None = None  # the first rejection's message, naming the field
-
-
-def _finish(
-    signal: Signal,
-    schema: pa.Schema,
-    columns: dict[str, pa.Array],
-    errors: RowErrors,
-    where: Callable[[int], str],
-    strict: bool,
-) -> Converted:
-    batch = pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
-    if not errors.by_row:
-        return Converted(signal, batch)
-    first_row = min(errors.by_row)
-    message = f"{where(first_row)}.{errors.by_row[first_row]}"
-    if strict:
-        raise ConversionError(message)
-    keep = np.ones(batch.num_rows, dtype=bool)
-    keep[list(errors.by_row)] = False
-    return Converted(signal, batch.filter(pa.array(keep)), len(errors.by_row), message)
 
 
 def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) -> Converted:
     """Convert an ``ExportTraceServiceRequest``: one row per span."""
-    rs_cols = ResourceScope()
-    errors = RowErrors()
-    trace_id: list[bytes] = []
-    span_id: list[bytes] = []
-    parent: list[bytes | None] = []
-    trace_state: list[str] = []
-    flags: list[int] = []
-    name: list[str] = []
-    kind: list[int] = []
-    start: list[int] = []
-    end: list[int] = []
-    status_code: list[int | None] = []
-    status_message: list[str | None] = []
-    attrs = Attributes()
-    dropped_attrs: list[int] = []
-    event_offsets = [0]
-    ev_time: list[int] = []
-    ev_name: list[str] = []
-    ev_attrs = Attributes()
-    ev_dropped: list[int] = []
-    dropped_events: list[int] = []
-    link_offsets = [0]
-    link_trace: list[bytes] = []
-    link_span: list[bytes] = []
-    link_state: list[str] = []
-    link_attrs = Attributes()
-    link_dropped: list[int] = []
-    link_flags: list[int] = []
-    link_rows: list[int] = []
-    dropped_links: list[int] = []
+    c = SpanColumns()
+    rs_cols = c.resource_scope
     row_scope = rs_cols.row_scope
-    add_attrs = attrs.add_row
-    add_ev_attrs = ev_attrs.add_row
+    trace_id, span_id, parent = c.trace_id.append, c.span_id.append, c.parent.append
+    trace_state, flags, name, kind = (
+        c.trace_state.append,
+        c.flags.append,
+        c.name.append,
+        c.kind.append,
+    )
+    start, end = c.start.append, c.end.append
+    status_code, status_message = c.status_code.append, c.status_message.append
+    add_attrs, dropped_attrs = c.attrs.add_row, c.dropped_attrs.append
+    ev_time, ev_name, ev_dropped = c.ev_time.append, c.ev_name.append, c.ev_dropped.append
+    add_ev_attrs = c.ev_attrs.add_row
+    event_offsets, dropped_events = c.event_offsets.append, c.dropped_events.append
+    link_offsets, dropped_links = c.link_offsets.append, c.dropped_links.append
     for scope, spans in rs_cols.scopes(request.resource_spans, "scope_spans", "spans"):
         row_scope.extend([scope] * len(spans))
         for span in spans:
-            trace_id.append(span.trace_id)
-            span_id.append(span.span_id)
-            parent.append(span.parent_span_id or None)
-            trace_state.append(span.trace_state)
-            flags.append(span.flags)
-            name.append(span.name)
-            kind.append(span.kind)
-            start.append(span.start_time_unix_nano)
-            end.append(span.end_time_unix_nano)
+            trace_id(span.trace_id)
+            span_id(span.span_id)
+            parent(span.parent_span_id or None)
+            trace_state(span.trace_state)
+            flags(span.flags)
+            name(span.name)
+            kind(span.kind)
+            start(span.start_time_unix_nano)
+            end(span.end_time_unix_nano)
             status = span.status
             code = status.code
             message = status.message
             if not code and not message and not span.HasField("status"):
-                status_code.append(None)
-                status_message.append(None)
+                status_code(None)
+                status_message(None)
             else:
-                status_code.append(code)
-                status_message.append(message)
+                status_code(code)
+                status_message(message)
             add_attrs(span.attributes)
-            dropped_attrs.append(span.dropped_attributes_count)
+            dropped_attrs(span.dropped_attributes_count)
             events = span.events
             if events:
                 for event in events:
-                    ev_time.append(event.time_unix_nano)
-                    ev_name.append(event.name)
+                    ev_time(event.time_unix_nano)
+                    ev_name(event.name)
                     add_ev_attrs(event.attributes)
-                    ev_dropped.append(event.dropped_attributes_count)
-            event_offsets.append(len(ev_name))
-            dropped_events.append(span.dropped_events_count)
+                    ev_dropped(event.dropped_attributes_count)
+            event_offsets(len(c.ev_name))
+            dropped_events(span.dropped_events_count)
             links = span.links
             if links:
-                span_row = len(name) - 1
+                row = len(c.name) - 1
                 for link in links:
-                    link_trace.append(link.trace_id)
-                    link_span.append(link.span_id)
-                    link_state.append(link.trace_state)
-                    link_attrs.add_row(link.attributes)
-                    link_dropped.append(link.dropped_attributes_count)
-                    link_flags.append(link.flags)
-                    link_rows.append(span_row)
-            link_offsets.append(len(link_state))
-            dropped_links.append(span.dropped_links_count)
-
-    start_ts = timestamps(start, "start_time_unix_nano", errors)
-    end_ts = timestamps(end, "end_time_unix_nano", errors)
-    events_arr = list_array(
-        event_offsets,
-        pa.StructArray.from_arrays(
-            [
-                timestamps(ev_time, "events.time_unix_nano", RowErrors()),
-                pa.array(ev_name, DICT_STRING),
-                ev_attrs.build(),
-                pa.array(ev_dropped, pa.uint32()),
-            ],
-            fields=list(EVENT),
-        ),
-        pa.list_(EVENT),
-    )
-    _check_nested_times(ev_time, event_offsets, "events.time_unix_nano", errors)
-    links_arr = list_array(
-        link_offsets,
-        pa.StructArray.from_arrays(
-            [
-                fixed_ids(link_trace, 16, "links.trace_id", errors, optional=False, rows=link_rows),
-                fixed_ids(link_span, 8, "links.span_id", errors, optional=False, rows=link_rows),
-                pa.array(link_state, pa.string()),
-                link_attrs.build(),
-                pa.array(link_dropped, pa.uint32()),
-                pa.array(link_flags, pa.uint32()),
-            ],
-            fields=list(LINK),
-        ),
-        pa.list_(LINK),
-    )
-    columns = {
-        "trace_id": fixed_ids(trace_id, 16, "trace_id", errors, optional=False),
-        "span_id": fixed_ids(span_id, 8, "span_id", errors, optional=False),
-        "parent_span_id": fixed_ids(parent, 8, "parent_span_id", errors, optional=True),  # type: ignore[arg-type]
-        "trace_state": pa.array(trace_state, DICT_STRING),
-        "flags": pa.array(flags, pa.uint32()),
-        "name": pa.array(name, DICT_STRING),
-        "kind": pa.array(kind, pa.int32()),
-        "start_time": start_ts,
-        "end_time": end_ts,
-        "duration_ns": pc.subtract(end_ts.cast(pa.int64()), start_ts.cast(pa.int64())),
-        "status_code": pa.array(status_code, pa.int32()),
-        "status_message": pa.array(status_message, DICT_STRING),
-        "attributes": attrs.build(),
-        "dropped_attributes_count": pa.array(dropped_attrs, pa.uint32()),
-        "events": events_arr,
-        "dropped_events_count": pa.array(dropped_events, pa.uint32()),
-        "links": links_arr,
-        "dropped_links_count": pa.array(dropped_links, pa.uint32()),
-    }
-    columns.update(rs_cols.columns())
-    return _finish(
-        "traces",
-        TRACES_SCHEMA,
-        columns,
-        errors,
-        lambda r: rs_cols.where(r, "resource_spans", "scope_spans", "spans"),
-        strict,
-    )
-
-
-def _check_nested_times(
-    values: list[int], offsets: list[int], field: str, errors: RowErrors
-) -> None:
-    """Report rows whose nested timestamps (events, exemplars) exceed the int64 range."""
-    if not values or max(values) <= 2**63 - 1:
-        return
-    rows = np.searchsorted(np.array(offsets[1:]), np.arange(len(values)), side="right")
-    for i, value in enumerate(values):
-        if value > 2**63 - 1:
-            errors.add(int(rows[i]), f"{field}: {value} is beyond the timestamp range")
+                    c.add_link(
+                        link.trace_id,
+                        link.span_id,
+                        link.trace_state,
+                        link.flags,
+                        link.dropped_attributes_count,
+                        row,
+                    )
+                    c.link_attrs.add_row(link.attributes)
+            link_offsets(len(c.link_state))
+            dropped_links(span.dropped_links_count)
+    return c.finish(strict, lambda r: rs_cols.where(r, "resource_spans", "scope_spans", "spans"))
 
 
 class _Exemplars:
@@ -254,7 +133,7 @@ class _Exemplars:
         self.offsets.append(len(self.time))
 
     def build(self, errors: RowErrors) -> pa.Array:
-        _check_nested_times(self.time, self.offsets, "exemplars.time_unix_nano", errors)
+        check_nested_times(self.time, self.offsets, "exemplars.time_unix_nano", errors)
         values = pa.StructArray.from_arrays(
             [
                 self.attrs.build(),
@@ -374,7 +253,7 @@ def metrics_to_arrow(request: ExportMetricsServiceRequest, *, strict: bool = Tru
         metric = bisect.bisect_right(metric_starts, row) - 1
         return f"{metric_where[metric]}[{row - metric_starts[metric]}]"
 
-    return _finish("metrics", METRICS_SCHEMA, columns, errors, where, strict)
+    return finish("metrics", METRICS_SCHEMA, columns, errors, where, strict)
 
 
 def _point_values(kind: str, point: Any) -> dict[str, Any]:
@@ -458,7 +337,7 @@ def logs_to_arrow(request: ExportLogsServiceRequest, *, strict: bool = True) -> 
         "event_name": pa.array(event_name, DICT_STRING),
     }
     columns.update(rs_cols.columns())
-    return _finish(
+    return finish(
         "logs",
         LOGS_SCHEMA,
         columns,
