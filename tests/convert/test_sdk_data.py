@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from otlp_arrow import arrow_to_otlp, otlp_to_arrow
+from tests import sdk_data
 from tests.otlp_compare import assert_same
 
 RESOURCE = Resource.create(
@@ -45,28 +46,7 @@ ATTRS = {
 
 
 def test_sdk_spans_roundtrip() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=RESOURCE)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer(
-        "shop", "1.2", schema_url="https://example.com/s", attributes={"scope.attr": 1}
-    )
-    other = provider.get_tracer("db")
-    with tracer.start_as_current_span("root", kind=SpanKind.SERVER, attributes=ATTRS) as root:
-        root.add_event("evt", {"k": "v", "n": 3})
-        with other.start_as_current_span(
-            "child", kind=SpanKind.CLIENT, links=[Link(root.get_span_context(), {"l": 1})]
-        ):
-            pass
-        try:
-            with tracer.start_as_current_span("failing"):
-                raise ValueError("boom")
-        except ValueError:
-            pass
-        root.set_status(Status(StatusCode.OK, None))
-    provider.shutdown()
-    request = encode_spans(exporter.get_finished_spans())
-    assert len(exporter.get_finished_spans()) == 3
+    request = encode_spans(sdk_data.spans())
     assert_same(arrow_to_otlp(otlp_to_arrow(request), "traces"), request)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from google.protobuf.message import Message
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.proto.common.v1.common_pb2 import KeyValueList
 
 from otlp_arrow.errors import ConversionError
@@ -32,6 +34,8 @@ from otlp_arrow.schema import (
 )
 
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+log = logging.getLogger(__name__)
 _KIND_SET = pa.array(ANY_VALUE_FIELDS, pa.string())
 # The profiles-only string table reference: meaningless in traces, metrics and logs.
 _STRINDEX = "string_value_strindex"
@@ -113,6 +117,90 @@ def _any_obj(value: Any) -> dict[str, Any]:
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_PY_KINDS: dict[type, str] = {
+    str: "string_value",
+    bool: "bool_value",
+    int: "int_value",
+    float: "double_value",
+    bytes: "bytes_value",
+}
+
+
+def _items(attributes: Mapping[str, Any] | None) -> Iterable[tuple[str, Any]]:
+    """The items of SDK attributes. A finished span's ``BoundedAttributes`` keeps a plain dict
+    in ``_dict``; iterating that is several times faster than the ``Mapping`` protocol (which
+    calls Python methods per key). Any other mapping goes the public way."""
+    if not attributes:
+        return ()
+    inner = getattr(attributes, "_dict", None) if type(attributes) is BoundedAttributes else None
+    return (inner if isinstance(inner, dict) else attributes).items()
+
+
+def py_value(value: Any) -> tuple[str | None, Any]:
+    """An SDK attribute value as (ANY_VALUE field, stored value), following the official
+    encoder: None is an empty AnyValue, sequences are arrays, mappings kvlists."""
+    if value is None:
+        return None, None
+    obj = _py_obj(value)
+    ((camel, inner),) = obj.items()
+    if camel == "arrayValue":
+        return "array_value", _JSON(inner)
+    if camel == "kvlistValue":
+        return "kvlist_value", _JSON(inner)
+    kind = {
+        "stringValue": "string_value",
+        "boolValue": "bool_value",
+        "intValue": "int_value",
+        "doubleValue": "double_value",
+        "bytesValue": "bytes_value",
+    }[camel]
+    return kind, _PY_SCALAR[kind](value)
+
+
+_PY_SCALAR: dict[str, Callable[[Any], Any]] = {
+    "string_value": str,
+    "bool_value": bool,
+    "int_value": int,
+    "double_value": float,
+    "bytes_value": bytes,
+}
+
+
+def _py_obj(value: Any) -> dict[str, Any]:
+    """OTLP/JSON object of the AnyValue the official encoder makes of a Python value."""
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": str(value)}
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"integer {value} does not fit in 64 bits")
+        return {"intValue": str(int(value))}
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"doubleValue": "NaN"}
+        if math.isinf(value):
+            return {"doubleValue": "Infinity" if value > 0 else "-Infinity"}
+        return {"doubleValue": float(value)}
+    if isinstance(value, bytes):
+        return {"bytesValue": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Sequence):
+        items = [_py_obj(item) for item in value]
+        return {"arrayValue": {"values": items} if items else {}}
+    if isinstance(value, Mapping):
+        pairs = [_py_kv(str(k), v) for k, v in value.items()]
+        return {"kvlistValue": {"values": pairs} if pairs else {}}
+    raise TypeError(f"invalid type {type(value).__name__} of value {value!r}")
+
+
+def _py_kv(key: str, value: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {"key": key} if key else {}
+    obj["value"] = _py_obj(value)
+    return obj
+
+
 _CAMEL = {
     "string_value": "stringValue",
     "bool_value": "boolValue",
@@ -154,8 +242,8 @@ class AnyValues:
         children = []
         for code, field in enumerate(ANY_VALUE):
             values = self.values[field.name]
-            if field.name in _JSON_KINDS:
-                values = _json_texts(values)
+            if field.name in _JSON_KINDS and values and not isinstance(values[0], str):
+                values = _json_texts(values)  # messages (the SDK front end gives JSON text)
             if not values:
                 children.append(pa.nulls(n, field.type))
             elif len(values) == n:
@@ -180,6 +268,7 @@ class Attributes(AnyValues):
         self.keys: list[str] = []
         self.offsets: list[int] = [0]
         self.null_rows: list[int] = []
+        self.py_cache: dict[str, tuple[str | None, Any]] = {}  # repr of a tuple -> encoded
 
     def add_row(self, kvs: Iterable[Any]) -> None:
         """Append one row holding the KeyValues ``kvs`` (the hot loop of the converter)."""
@@ -201,6 +290,35 @@ class Attributes(AnyValues):
                 appenders[kind](getattr(value, kind))
             elif not kv.HasField("value"):
                 self.missing.append(len(self.kinds) - 1)
+        self.offsets.append(len(self.keys))
+
+    def add_py_row(self, attributes: Mapping[str, Any] | None) -> None:
+        """Append one row from SDK attributes (Python values), encoded exactly as the official
+        OTLP encoder encodes them; a value it cannot encode is left out and logged, as there."""
+        keys_append = self.keys.append
+        kinds_append = self.kinds.append
+        appenders = self.appenders
+        cache = self.py_cache
+        for key, value in _items(attributes):
+            kind = _PY_KINDS.get(type(value))
+            if kind is None or (kind == "int_value" and not INT64_MIN <= value <= INT64_MAX):
+                # repr, not the tuple itself: (True, 2) == (1, 2) == (1.0, 2) in Python
+                cache_key = repr(value) if type(value) is tuple else None
+                known = cache.get(cache_key) if cache_key is not None else None
+                if known is not None:
+                    kind, value = known
+                else:
+                    try:
+                        kind, value = py_value(value)
+                    except (TypeError, ValueError) as exc:
+                        log.warning("attribute %r left out: %s", key, exc)
+                        continue
+                    if cache_key is not None:
+                        cache[cache_key] = (kind, value)
+            keys_append(key)
+            kinds_append(kind)
+            if kind is not None:
+                appenders[kind](value)
         self.offsets.append(len(self.keys))
 
     def add_null_row(self) -> None:
@@ -327,6 +445,28 @@ class ResourceScope:
             self.service.append(None)
         self.res_schema.append(holder.schema_url)
         return len(self.res_schema) - 1
+
+    def add_sdk_resource(self, resource: Any) -> int:
+        """Record an SDK ``Resource`` as the official encoder does; return its index."""
+        attributes = resource.attributes
+        self.res_attrs.add_py_row(attributes)
+        self.res_dropped.append(0)
+        self.res_entities.append([])
+        self.res_schema.append(resource.schema_url or "")
+        service = attributes.get("service.name")
+        self.service.append(service if isinstance(service, str) else None)
+        return len(self.res_schema) - 1
+
+    def add_sdk_scope(self, scope: Any, resource: int) -> int:
+        """Record an SDK ``InstrumentationScope`` (None: an empty one, as the encoder does)."""
+        self.scope_name.append(scope.name if scope else "")
+        self.scope_version.append((scope.version or "") if scope else "")
+        self.scope_attrs.add_py_row(scope.attributes if scope else None)
+        self.scope_dropped.append(0)
+        self.scope_schema.append((scope.schema_url or "") if scope else "")
+        self.scope_of_scope.append(resource)
+        self.location.append((0, 0, len(self.row_scope)))
+        return len(self.scope_schema) - 1
 
     def add_scope(
         self, holder: Any, resource: int, res_pos: int, scope_pos: int, first_row: int
