@@ -87,3 +87,101 @@ def spans() -> list[ReadableSpan]:
     for provider in providers:
         provider.shutdown()
     return list(exporter.get_finished_spans())
+
+
+def log_records() -> list[Any]:
+    """Log records with every body type, trace context, attributes, event names, from the
+    stdlib logging handler and the Logs API, over two scopes."""
+    import logging
+
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import (
+        InMemoryLogRecordExporter,
+        SimpleLogRecordProcessor,
+    )
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=RESOURCE)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = logging.getLogger("tests.sdk_data")
+    logger.propagate = False
+    handler = LoggingHandler(logger_provider=provider)
+    logger.addHandler(handler)
+    tracer_provider = TracerProvider(resource=RESOURCE)
+    try:
+        with tracer_provider.get_tracer("t").start_as_current_span("in-span"):
+            logger.warning("hello %s", "world", extra={"user": "ann", "n": 2})
+        logger.error("no trace context")
+    finally:
+        logger.removeHandler(handler)
+    api_logger = provider.get_logger("api", "2.0", schema_url="https://example.com/l")
+    bodies: list[Any] = [
+        None,
+        "text",
+        42,
+        2.5,
+        True,
+        b"\x00\x01",
+        ["a", 1, 2.0],
+        {"k": "v", "nested": {"x": [1, 2]}},
+        "",
+    ]
+    for i, body in enumerate(bodies):
+        api_logger.emit(
+            body=body,
+            severity_number=SeverityNumber(1 + i),
+            severity_text=f"S{i}",
+            attributes={"i": i, "tags": ("x", "y")},
+            event_name="evt" if i % 2 else None,
+        )
+    provider.shutdown()
+    return list(exporter.get_finished_logs())
+
+
+def metrics_data(exemplars: bool = True) -> Any:
+    """``MetricsData`` with every instrument kind (explicit and exponential histograms),
+    attributes, and exemplars recorded inside and outside a span."""
+    from opentelemetry.metrics import CallbackOptions, Observation
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics._internal.exemplar import (
+        AlwaysOffExemplarFilter,
+        AlwaysOnExemplarFilter,
+    )
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+
+    def observe(value: float) -> Any:
+        def callback(_: CallbackOptions) -> list[Observation]:
+            return [Observation(value, {"obs": "yes", "n": 1})]
+
+        return callback
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(
+        resource=RESOURCE,
+        metric_readers=[reader],
+        views=[View(instrument_name="exp*", aggregation=ExponentialBucketHistogramAggregation())],
+        exemplar_filter=AlwaysOnExemplarFilter() if exemplars else AlwaysOffExemplarFilter(),
+    )
+    meter = provider.get_meter(
+        "shop", "1.0", schema_url="https://example.com/m", attributes={"meter.attr": True}
+    )
+    other = provider.get_meter("other")
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("work"):
+        meter.create_counter("c", unit="1", description="a counter").add(5, {"route": "/"})
+        meter.create_histogram("h", unit="ms").record(12.5, {"x": 1.0})
+    meter.create_counter("cf").add(2.5)
+    meter.create_up_down_counter("ud").add(-3, {"a": True, "tags": ("p", "q")})
+    meter.create_histogram("h").record(3, {"x": 2.0})
+    for value in (0.5, 7.0, -2.0, 0.0, 1e6):
+        meter.create_histogram("exp.latency").record(value)
+    meter.create_gauge("g").set(3.25, {"unit": "cpu"})
+    other.create_gauge("gi").set(7)
+    other.create_observable_counter("oc", [observe(10)])
+    other.create_observable_gauge("og", [observe(1.5)])
+    other.create_observable_up_down_counter("oud", [observe(-2)])
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    return data

@@ -3,19 +3,14 @@ survives OTLP -> Arrow -> OTLP unchanged."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 
 from otlp_arrow import arrow_to_otlp, otlp_to_arrow
 from tests import sdk_data
@@ -84,23 +79,6 @@ def _obs(value: float) -> object:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_sdk_logs_roundtrip() -> None:
-    exporter = InMemoryLogRecordExporter()
-    provider = LoggerProvider(resource=RESOURCE)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    tracer_provider = TracerProvider()
-    logger = logging.getLogger("test.sdk.logs")
-    logger.propagate = False
-    handler = LoggingHandler(logger_provider=provider)
-    logger.addHandler(handler)
-    try:
-        with tracer_provider.get_tracer("t").start_as_current_span("in-span"):
-            logger.warning("hello %s", "world", extra={"user": "ann", "n": 2})
-        logger.error("no trace context")
-    finally:
-        logger.removeHandler(handler)
-    provider.shutdown()
-    records = exporter.get_finished_logs()
-    assert len(records) == 2
-    request = encode_logs(records)
+    request = encode_logs(sdk_data.log_records())
     assert request.resource_logs[0].scope_logs[0].log_records[0].trace_id
     assert_same(arrow_to_otlp(otlp_to_arrow(request), "logs"), request)

@@ -230,6 +230,19 @@ class AnyValues:
         if kind is not None:
             self.appenders[kind](getattr(value, kind))
 
+    def add_py(self, value: Any) -> None:
+        """Add one slot from a Python value, encoded as the official OTLP encoder does (None is
+        an empty AnyValue). Raises ConversionError for a value it cannot encode."""
+        kind = _PY_KINDS.get(type(value))
+        if kind is None or (kind == "int_value" and not INT64_MIN <= value <= INT64_MAX):
+            try:
+                kind, value = py_value(value)
+            except (TypeError, ValueError) as exc:
+                raise ConversionError(f"cannot encode {value!r}: {exc}") from exc
+        self.kinds.append(kind)
+        if kind is not None:
+            self.appenders[kind](value)
+
     def build(self) -> pa.StructArray:
         n = len(self.kinds)
         if self.values[_STRINDEX]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
-import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -13,24 +11,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otlp_arrow.convert._columns import (
-    AnyValues,
-    Attributes,
     Converted,
-    ResourceScope,
-    RowErrors,
-    check_nested_times,
-    finish,
-    fixed_ids,
-    list_array,
-    timestamps,
 )
+from otlp_arrow.convert._logs import LogColumns
+from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
-from otlp_arrow.schema import (
-    DICT_STRING,
-    EXEMPLAR,
-    LOGS_SCHEMA,
-    METRICS_SCHEMA,
-)
 
 
 def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) -> Converted:
@@ -102,101 +87,10 @@ def traces_to_arrow(request: ExportTraceServiceRequest, *, strict: bool = True) 
     return c.finish(strict, lambda r: rs_cols.where(r, "resource_spans", "scope_spans", "spans"))
 
 
-class _Exemplars:
-    """Collects ``repeated Exemplar`` per data point row."""
-
-    def __init__(self) -> None:
-        self.offsets = [0]
-        self.attrs = Attributes()
-        self.time: list[int] = []
-        self.value_double: list[float | None] = []
-        self.value_int: list[int | None] = []
-        self.span_id: list[bytes] = []
-        self.trace_id: list[bytes] = []
-        self.rows: list[int] = []
-        self.null_rows: list[int] = []
-
-    def add(self, exemplars: Any, row: int) -> None:
-        for ex in exemplars:
-            self.attrs.add_row(ex.filtered_attributes)
-            self.time.append(ex.time_unix_nano)
-            which = ex.WhichOneof("value")
-            self.value_double.append(ex.as_double if which == "as_double" else None)
-            self.value_int.append(ex.as_int if which == "as_int" else None)
-            self.span_id.append(ex.span_id)
-            self.trace_id.append(ex.trace_id)
-            self.rows.append(row)
-        self.offsets.append(len(self.time))
-
-    def add_null(self) -> None:
-        self.null_rows.append(len(self.offsets) - 1)
-        self.offsets.append(len(self.time))
-
-    def build(self, errors: RowErrors) -> pa.Array:
-        check_nested_times(self.time, self.offsets, "exemplars.time_unix_nano", errors)
-        values = pa.StructArray.from_arrays(
-            [
-                self.attrs.build(),
-                timestamps(self.time, "exemplars.time_unix_nano", RowErrors()),
-                pa.array(self.value_double, pa.float64()),
-                pa.array(self.value_int, pa.int64()),
-                fixed_ids(
-                    self.span_id, 8, "exemplars.span_id", errors, optional=True, rows=self.rows
-                ),
-                fixed_ids(
-                    self.trace_id, 16, "exemplars.trace_id", errors, optional=True, rows=self.rows
-                ),
-            ],
-            fields=list(EXEMPLAR),
-        )
-        return list_array(self.offsets, values, pa.list_(EXEMPLAR), self.null_rows)
-
-
-_NUMBER_TYPES = {"gauge", "sum"}
-_POINT_ONLY = (
-    "value_double",
-    "value_int",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "bucket_counts",
-    "explicit_bounds",
-    "scale",
-    "zero_count",
-    "zero_threshold",
-    "positive_offset",
-    "positive_bucket_counts",
-    "negative_offset",
-    "negative_bucket_counts",
-    "quantile_values",
-)
-
-
 def metrics_to_arrow(request: ExportMetricsServiceRequest, *, strict: bool = True) -> Converted:
     """Convert an ``ExportMetricsServiceRequest``: one row per data point."""
-    rs_cols = ResourceScope()
-    errors = RowErrors()
-    cols: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "metric_name",
-            "metric_description",
-            "metric_unit",
-            "metric_type",
-            "aggregation_temporality",
-            "is_monotonic",
-            "start_time",
-            "time",
-            "flags",
-            *_POINT_ONLY,
-        )
-    }
-    metadata = Attributes()
-    attrs = Attributes()
-    exemplars = _Exemplars()
-    metric_starts: list[int] = []  # first row of each stored metric, for error locations
-    metric_where: list[str] = []
+    c = MetricColumns()
+    rs_cols = c.resource_scope
     for scope, scope_metrics in rs_cols.scopes(
         request.resource_metrics, "scope_metrics", "metrics"
     ):
@@ -207,58 +101,39 @@ def metrics_to_arrow(request: ExportMetricsServiceRequest, *, strict: bool = Tru
                 continue  # a metric without data has no data point to keep (docs/schema.md)
             data = getattr(metric, kind)
             points = data.data_points
-            n = len(points)
-            if not n:
+            if not points:
                 continue
-            metric_starts.append(len(rs_cols.row_scope))
-            metric_where.append(
-                f"resource_metrics[{r_pos}].scope_metrics[{s_pos}]"
-                f".metrics[{m_pos}].{kind}.data_points"
+            c.add_metric(
+                scope,
+                metric.name,
+                metric.description,
+                metric.unit,
+                kind,
+                data.aggregation_temporality if kind not in ("gauge", "summary") else None,
+                data.is_monotonic if kind == "sum" else None,
+                len(points),
+                f"resource_metrics[{r_pos}].scope_metrics[{s_pos}].metrics[{m_pos}].{kind}"
+                ".data_points",
             )
-            rs_cols.row_scope.extend([scope] * n)
-            cols["metric_name"].extend([metric.name] * n)
-            cols["metric_description"].extend([metric.description] * n)
-            cols["metric_unit"].extend([metric.unit] * n)
-            cols["metric_type"].extend([kind] * n)
-            temporality = data.aggregation_temporality if kind not in ("gauge", "summary") else None
-            cols["aggregation_temporality"].extend([temporality] * n)
-            cols["is_monotonic"].extend([data.is_monotonic if kind == "sum" else None] * n)
             for point in points:
-                metadata.add_row(metric.metadata)
-                attrs.add_row(point.attributes)
-                cols["start_time"].append(point.start_time_unix_nano)
-                cols["time"].append(point.time_unix_nano)
-                cols["flags"].append(point.flags)
-                values = _point_values(kind, point)
-                for column in _POINT_ONLY:
-                    cols[column].append(values.get(column))
+                c.metadata.add_row(metric.metadata)
+                c.attrs.add_row(point.attributes)
+                c.add_point(
+                    point.start_time_unix_nano,
+                    point.time_unix_nano,
+                    point.flags,
+                    _point_values(kind, point),
+                )
                 if kind == "summary":
-                    exemplars.add_null()
+                    c.exemplars.add_null()
                 else:
-                    exemplars.add(point.exemplars, len(cols["time"]) - 1)
-
-    columns: dict[str, pa.Array] = {
-        name: pa.array(values, METRICS_SCHEMA.field(name).type)
-        for name, values in cols.items()
-        if name not in ("start_time", "time")
-    }
-    columns["start_time"] = timestamps(cols["start_time"], "start_time_unix_nano", errors)
-    columns["time"] = timestamps(cols["time"], "time_unix_nano", errors)
-    columns["metric_metadata"] = metadata.build()
-    columns["attributes"] = attrs.build()
-    columns["exemplars"] = exemplars.build(errors)
-    columns.update(rs_cols.columns())
-
-    def where(row: int) -> str:
-        metric = bisect.bisect_right(metric_starts, row) - 1
-        return f"{metric_where[metric]}[{row - metric_starts[metric]}]"
-
-    return finish("metrics", METRICS_SCHEMA, columns, errors, where, strict)
+                    c.exemplars.add(point.exemplars, c.rows - 1)
+    return c.finish(strict)
 
 
 def _point_values(kind: str, point: Any) -> dict[str, Any]:
     """The type-specific columns of one data point (absent keys are null)."""
-    if kind in _NUMBER_TYPES:
+    if kind in ("gauge", "sum"):
         which = point.WhichOneof("value")
         if which == "as_double":
             return {"value_double": point.as_double}
@@ -296,52 +171,22 @@ def _point_values(kind: str, point: Any) -> dict[str, Any]:
 
 def logs_to_arrow(request: ExportLogsServiceRequest, *, strict: bool = True) -> Converted:
     """Convert an ``ExportLogsServiceRequest``: one row per log record."""
-    rs_cols = ResourceScope()
-    errors = RowErrors()
-    time: list[int] = []
-    observed: list[int] = []
-    severity_number: list[int] = []
-    severity_text: list[str] = []
-    body = AnyValues()
-    attrs = Attributes()
-    dropped: list[int] = []
-    flags: list[int] = []
-    trace_id: list[bytes] = []
-    span_id: list[bytes] = []
-    event_name: list[str] = []
+    c = LogColumns()
+    rs_cols = c.resource_scope
     for scope, records in rs_cols.scopes(request.resource_logs, "scope_logs", "log_records"):
         rs_cols.row_scope.extend([scope] * len(records))
         for record in records:
-            time.append(record.time_unix_nano)
-            observed.append(record.observed_time_unix_nano)
-            severity_number.append(record.severity_number)
-            severity_text.append(record.severity_text)
-            body.add(record.body if record.HasField("body") else None)
-            attrs.add_row(record.attributes)
-            dropped.append(record.dropped_attributes_count)
-            flags.append(record.flags)
-            trace_id.append(record.trace_id)
-            span_id.append(record.span_id)
-            event_name.append(record.event_name)
-    columns = {
-        "time": timestamps(time, "time_unix_nano", errors),
-        "observed_time": timestamps(observed, "observed_time_unix_nano", errors),
-        "severity_number": pa.array(severity_number, pa.int32()),
-        "severity_text": pa.array(severity_text, DICT_STRING),
-        "body": body.build(),
-        "attributes": attrs.build(),
-        "dropped_attributes_count": pa.array(dropped, pa.uint32()),
-        "flags": pa.array(flags, pa.uint32()),
-        "trace_id": fixed_ids(trace_id, 16, "trace_id", errors, optional=True),
-        "span_id": fixed_ids(span_id, 8, "span_id", errors, optional=True),
-        "event_name": pa.array(event_name, DICT_STRING),
-    }
-    columns.update(rs_cols.columns())
-    return finish(
-        "logs",
-        LOGS_SCHEMA,
-        columns,
-        errors,
-        lambda r: rs_cols.where(r, "resource_logs", "scope_logs", "log_records"),
-        strict,
+            c.time.append(record.time_unix_nano)
+            c.observed.append(record.observed_time_unix_nano)
+            c.severity_number.append(record.severity_number)
+            c.severity_text.append(record.severity_text)
+            c.body.add(record.body if record.HasField("body") else None)
+            c.attrs.add_row(record.attributes)
+            c.dropped.append(record.dropped_attributes_count)
+            c.flags.append(record.flags)
+            c.trace_id.append(record.trace_id)
+            c.span_id.append(record.span_id)
+            c.event_name.append(record.event_name)
+    return c.finish(
+        strict, lambda r: rs_cols.where(r, "resource_logs", "scope_logs", "log_records")
     )

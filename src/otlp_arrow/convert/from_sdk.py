@@ -7,13 +7,25 @@ use that encoder as the oracle.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry.sdk.metrics.export import (
+    ExponentialHistogram,
+    Gauge,
+    Histogram,
+    Sum,
+)
 from opentelemetry.trace import SpanKind
 
 from otlp_arrow.convert._columns import Converted, ResourceScope
+from otlp_arrow.convert._logs import LogColumns
+from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
+from otlp_arrow.errors import ConversionError
+
+log = logging.getLogger(__name__)
 
 _KIND = {
     SpanKind.INTERNAL: 1,
@@ -135,3 +147,128 @@ def spans_to_arrow(spans: Sequence[Any]) -> Converted:
         link_offsets(len(c.link_state))
         dropped_links(span.dropped_links)
     return c.finish(True, lambda row: f"spans[{row}]")
+
+
+def logs_to_arrow(records: Sequence[Any]) -> Converted:
+    """Convert SDK ``ReadableLogRecord``s: one row per log record."""
+    c = LogColumns()
+    group_index = _Groups(c.resource_scope).index
+    row_scope = c.resource_scope.row_scope.append
+    for row, readable in enumerate(records):
+        row_scope(group_index(readable.resource, readable.instrumentation_scope))
+        record = readable.log_record
+        c.time.append(record.timestamp or 0)
+        c.observed.append(record.observed_timestamp or 0)
+        c.severity_number.append(getattr(record.severity_number, "value", None) or 0)
+        c.severity_text.append(record.severity_text or "")
+        try:
+            c.body.add_py(record.body)
+        except ConversionError as exc:
+            raise ConversionError(f"log_records[{row}].body: {exc}") from exc
+        c.attrs.add_py_row(record.attributes)
+        c.dropped.append(readable.dropped_attributes)
+        c.flags.append(int(record.trace_flags or 0))
+        c.trace_id.append(record.trace_id.to_bytes(16, "big") if record.trace_id else b"")
+        c.span_id.append(record.span_id.to_bytes(8, "big") if record.span_id else b"")
+        c.event_name.append(record.event_name or "")
+    return c.finish(True, lambda row: f"log_records[{row}]")
+
+
+_METRIC_KIND = {
+    Gauge: "gauge",
+    Sum: "sum",
+    Histogram: "histogram",
+    ExponentialHistogram: "exponential_histogram",
+}
+
+
+def metrics_to_arrow(data: Any) -> Converted:
+    """Convert SDK ``MetricsData``: one row per data point. Nothing of the SDK objects is
+    kept (the SDK may reuse them as soon as this returns)."""
+    c = MetricColumns()
+    rs = c.resource_scope
+    resources: dict[int, int] = {}
+    for r_pos, resource_metrics in enumerate(data.resource_metrics):
+        resource = resource_metrics.resource
+        res = resources.get(id(resource))
+        if res is None:
+            res = resources[id(resource)] = rs.add_sdk_resource(resource)
+        for s_pos, scope_metrics in enumerate(resource_metrics.scope_metrics):
+            scope = rs.add_sdk_scope(scope_metrics.scope, res)
+            for m_pos, metric in enumerate(scope_metrics.metrics):
+                _add_sdk_metric(
+                    c,
+                    scope,
+                    metric,
+                    f"resource_metrics[{r_pos}].scope_metrics[{s_pos}].metrics[{m_pos}]",
+                )
+    return c.finish(True)
+
+
+def _add_sdk_metric(c: MetricColumns, scope: int, metric: Any, where: str) -> None:
+    sdk_data = metric.data
+    kind = _METRIC_KIND.get(type(sdk_data))
+    if kind is None:
+        log.warning(
+            "metric %r left out: unsupported data type %s", metric.name, type(sdk_data).__name__
+        )
+        return
+    points = sdk_data.data_points
+    if not points:
+        return
+    temporality = None if kind == "gauge" else int(sdk_data.aggregation_temporality)
+    c.add_metric(
+        scope,
+        metric.name,
+        metric.description or "",
+        metric.unit or "",
+        kind,
+        temporality,
+        bool(sdk_data.is_monotonic) if kind == "sum" else None,
+        len(points),
+        f"{where}.{kind}.data_points",
+    )
+    for point in points:
+        c.metadata.add_py_row(None)
+        c.attrs.add_py_row(point.attributes)
+        if kind in ("gauge", "sum"):
+            value = point.value
+            values: dict[str, Any] = (
+                {"value_int": int(value)}
+                if isinstance(value, int)
+                else {"value_double": float(value)}
+            )
+            # the official encoder writes no start time for gauges
+            start = 0 if kind == "gauge" else point.start_time_unix_nano
+            c.add_point(start, point.time_unix_nano, 0, values)
+        elif kind == "histogram":
+            c.add_point(
+                point.start_time_unix_nano,
+                point.time_unix_nano,
+                0,
+                {
+                    "count": point.count,
+                    "sum": float(point.sum),
+                    "min": float(point.min),
+                    "max": float(point.max),
+                    "bucket_counts": list(point.bucket_counts),
+                    "explicit_bounds": [float(b) for b in point.explicit_bounds],
+                },
+            )
+        else:
+            values = {
+                "count": point.count,
+                "sum": float(point.sum),
+                "min": float(point.min),
+                "max": float(point.max),
+                "scale": point.scale,
+                "zero_count": point.zero_count,
+                "zero_threshold": 0.0,  # not written by the official encoder
+            }
+            for side in ("positive", "negative"):
+                buckets = getattr(point, side)
+                if buckets.bucket_counts:
+                    values[f"{side}_offset"] = buckets.offset
+                    values[f"{side}_bucket_counts"] = list(buckets.bucket_counts)
+            c.add_point(point.start_time_unix_nano, point.time_unix_nano, point.flags, values)
+        c.exemplars.add_sdk(point.exemplars, c.rows - 1)
