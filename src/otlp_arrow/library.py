@@ -10,9 +10,12 @@ from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
+from opentelemetry.sdk.metrics.export import MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
 
 from otlp_arrow.config import Config
 from otlp_arrow.convert import convert_request
+from otlp_arrow.convert.from_sdk import convert_sdk
 from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
 from otlp_arrow.pipeline import Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
@@ -74,16 +77,43 @@ class OtlpLibrary:
         return self.config.output_dir
 
     def export_traces(self, data: Any) -> int:
-        """Store an ``ExportTraceServiceRequest`` or a table/batch of the traces schema.
-        Returns the number of rows accepted."""
+        """Store SDK ``ReadableSpan``s, an ``ExportTraceServiceRequest``, or a table/batch of
+        the traces schema. Returns the number of rows accepted."""
         return self._export("traces", data)
 
+    def export_trace(self, span: ReadableSpan) -> int:
+        """Store one SDK ``ReadableSpan``."""
+        if not isinstance(span, ReadableSpan):
+            raise InputTypeError(
+                f"export_trace: expected a ReadableSpan, got {type(span).__module__}."
+                f"{type(span).__qualname__}"
+            )
+        return self._export("traces", [span])
+
     def export_metrics(self, data: Any) -> int:
-        """Store an ``ExportMetricsServiceRequest`` or a table/batch of the metrics schema."""
+        """Store SDK ``MetricsData``, an ``ExportMetricsServiceRequest``, or a table/batch of
+        the metrics schema."""
         return self._export("metrics", data)
 
+    def export_metrics_ref(self, metrics_data: MetricsData) -> int:
+        """Store SDK ``MetricsData``, converted straight to Arrow; no reference to any SDK
+        object is kept once this returns, so the SDK may reuse its objects at once. Stores
+        the same rows as ``export_metrics``. Raises TypeError for anything but MetricsData."""
+        if not isinstance(metrics_data, MetricsData):
+            raise InputTypeError(
+                "export_metrics_ref: expected opentelemetry.sdk.metrics.export.MetricsData, "
+                f"got {type(metrics_data).__module__}.{type(metrics_data).__qualname__}"
+                + (
+                    "; use export_metrics for OTLP requests and tables"
+                    if not isinstance(metrics_data, dict)
+                    else ""
+                )
+            )
+        return self._export("metrics", metrics_data)
+
     def export_logs(self, data: Any) -> int:
-        """Store an ``ExportLogsServiceRequest`` or a table/batch of the logs schema."""
+        """Store SDK ``ReadableLogRecord``s, an ``ExportLogsServiceRequest``, or a table/batch
+        of the logs schema."""
         return self._export("logs", data)
 
     def flush(self, timeout_millis: int = DEFAULT_TIMEOUT_MS) -> bool:
@@ -150,11 +180,11 @@ def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
         table = conform(data, signal)
         return table.combine_chunks().to_batches()[0] if table.num_rows else None
     try:
-        converted = convert_request(data)
+        converted = convert_sdk(signal, data) or convert_request(data)
     except InputTypeError as exc:
         raise InputTypeError(f"export_{signal}: {exc}") from None
     if converted.signal != signal:
         raise InputTypeError(
             f"export_{signal} got a {converted.signal} request; use export_{converted.signal}"
         )
-    return converted.batch
+    return converted.batch if converted.batch.num_rows else None

@@ -20,7 +20,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from otlp_arrow.errors import BufferFullError, ClosedError, StorageError
-from otlp_arrow.schema import Signal
+from otlp_arrow.schema import Signal, combine_batches
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +234,7 @@ class Pipeline:
         for signal, group in by_signal.items():
             batches = [item.batch for item in group]
             try:
-                combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
-                for batch in combined:
-                    self._sink.write(signal, batch)
+                self._sink.write(signal, combine_batches(batches))
             except Exception as exc:  # the writer thread must never die: report instead
                 failed.extend(group)
                 error = (
@@ -259,7 +257,7 @@ class Pipeline:
             else:
                 rows = sum(b.num_rows for b in batches)
                 self.stats.rows_written[signal] = self.stats.rows_written.get(signal, 0) + rows
-                self.stats.batches_written += len(combined)
+                self.stats.batches_written += 1
         return failed, error
 
     def _finish_round(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from otlp_arrow.errors import ConversionError
 
@@ -218,3 +219,34 @@ def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise ConversionError(f"table does not match the {signal} schema: {exc}") from exc
+
+
+def combine_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """One record batch of the rows of ``batches`` (all of one schema).
+
+    ``Table.combine_chunks`` would have to unify the dictionaries of ``dictionary<map>``
+    columns (resource and scope attributes), which Arrow does not implement; those are
+    combined by concatenating their dictionaries and shifting the indices instead.
+    """
+    if len(batches) == 1:
+        return batches[0]
+    schema = batches[0].schema
+    columns = []
+    for i, field in enumerate(schema):
+        chunks = [batch.column(i) for batch in batches]
+        if pa.types.is_dictionary(field.type) and pa.types.is_nested(field.type.value_type):
+            columns.append(_concat_dictionaries(chunks))
+        else:
+            columns.append(pa.concat_arrays(chunks))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _concat_dictionaries(chunks: list[pa.DictionaryArray]) -> pa.DictionaryArray:
+    indices = []
+    offset = 0
+    for chunk in chunks:
+        indices.append(pc.add(chunk.indices, pa.scalar(offset, chunk.indices.type)))
+        offset += len(chunk.dictionary)
+    return pa.DictionaryArray.from_arrays(
+        pa.concat_arrays(indices), pa.concat_arrays([c.dictionary for c in chunks])
+    )

@@ -8,22 +8,25 @@ use that encoder as the oracle.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.metrics.export import (
     ExponentialHistogram,
     Gauge,
     Histogram,
+    MetricsData,
     Sum,
 )
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from otlp_arrow.convert._columns import Converted, ResourceScope
 from otlp_arrow.convert._logs import LogColumns
 from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
-from otlp_arrow.errors import ConversionError
+from otlp_arrow.errors import ConversionError, InputTypeError
 
 log = logging.getLogger(__name__)
 
@@ -272,3 +275,28 @@ def _add_sdk_metric(c: MetricColumns, scope: int, metric: Any, where: str) -> No
                     values[f"{side}_bucket_counts"] = list(buckets.bucket_counts)
             c.add_point(point.start_time_unix_nano, point.time_unix_nano, point.flags, values)
         c.exemplars.add_sdk(point.exemplars, c.rows - 1)
+
+
+def convert_sdk(signal: str, data: Any) -> Converted | None:
+    """Convert SDK objects given to ``export_<signal>``: ReadableSpan(s), ReadableLogRecord(s)
+    or MetricsData. None when ``data`` is not SDK objects (the caller tries other inputs);
+    InputTypeError naming the first item of a list that is not of the signal's SDK type."""
+    if signal == "metrics":
+        return metrics_to_arrow(data) if isinstance(data, MetricsData) else None
+    item_type: type
+    convert: Callable[[Sequence[Any]], Converted]
+    if signal == "traces":
+        item_type, convert = ReadableSpan, spans_to_arrow
+    else:
+        item_type, convert = ReadableLogRecord, logs_to_arrow
+    if isinstance(data, item_type):
+        data = [data]
+    elif not isinstance(data, list | tuple):
+        return None
+    for i, item in enumerate(data):
+        if not isinstance(item, item_type):
+            raise InputTypeError(
+                f"item {i} of the sequence: expected a {item_type.__name__}, got "
+                f"{type(item).__module__}.{type(item).__qualname__}"
+            )
+    return convert(data)
