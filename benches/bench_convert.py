@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from otlp_arrow import _sample, arrow_to_otlp, otlp_to_arrow
 
@@ -136,7 +137,7 @@ def main() -> int:
     print("\nbytes per item on disk (all requests of the signal, in one file)")
     print(
         f"{'signal':<8} {'OTLP pb':>9} {'pb+zstd':>9} {'IPC':>9} {'IPC+zstd':>9} "
-        f"{'IPC+zstd/512':>13}  IPC+zstd vs pb+zstd"
+        f"{'IPC+zstd/512':>13} {'Parquet+zstd':>13}  IPC+zstd vs pb+zstd"
     )
     for signal, reqs in data.items():
         table = tables[signal]
@@ -148,9 +149,12 @@ def main() -> int:
         ipc = ipc_bytes(combined, None, n) / n
         ipc_zstd = ipc_bytes(combined, "zstd", n) / n
         ipc_zstd_small = ipc_bytes(table, "zstd", BATCH) / n  # one batch per request
+        parquet = io.BytesIO()
+        pq.write_table(combined, parquet, compression="zstd")
+        parquet_zstd = len(parquet.getvalue()) / n
         print(
             f"{signal:<8} {pb:>9.1f} {pb_zstd:>9.1f} {ipc:>9.1f} {ipc_zstd:>9.1f} "
-            f"{ipc_zstd_small:>13.1f}  {ipc_zstd / pb_zstd:.2f}x "
+            f"{ipc_zstd_small:>13.1f} {parquet_zstd:>13.1f}  {ipc_zstd / pb_zstd:.2f}x "
             f"(batches of {BATCH}: {ipc_zstd_small / pb_zstd:.2f}x)"
         )
     print(

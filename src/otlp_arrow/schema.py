@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from otlp_arrow.errors import ConversionError
 
@@ -46,8 +45,6 @@ DICT_STRING: Final = pa.dictionary(pa.int32(), pa.string())
 
 #: OTLP attributes (``repeated KeyValue``), in order. A null item is a KeyValue without value.
 ATTRIBUTES: Final = pa.map_(DICT_STRING, ANY_VALUE)
-#: Resource and scope attributes: one dictionary entry per resource / scope, not per row.
-SHARED_ATTRIBUTES: Final = pa.dictionary(pa.int32(), ATTRIBUTES)
 
 ENTITY_REF: Final = pa.struct(
     [
@@ -60,13 +57,13 @@ ENTITY_REF: Final = pa.struct(
 
 _RESOURCE_AND_SCOPE: Final = [
     pa.field("service_name", DICT_STRING),
-    pa.field("resource_attributes", SHARED_ATTRIBUTES),
+    pa.field("resource_attributes", ATTRIBUTES),
     pa.field("resource_dropped_attributes_count", pa.uint32()),
     pa.field("resource_entity_refs", pa.list_(ENTITY_REF)),
     pa.field("resource_schema_url", DICT_STRING, nullable=False),
     pa.field("scope_name", DICT_STRING),
     pa.field("scope_version", DICT_STRING),
-    pa.field("scope_attributes", SHARED_ATTRIBUTES),
+    pa.field("scope_attributes", ATTRIBUTES),
     pa.field("scope_dropped_attributes_count", pa.uint32()),
     pa.field("scope_schema_url", DICT_STRING, nullable=False),
 ]
@@ -222,31 +219,8 @@ def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
 
 
 def combine_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    """One record batch of the rows of ``batches`` (all of one schema).
-
-    ``Table.combine_chunks`` would have to unify the dictionaries of ``dictionary<map>``
-    columns (resource and scope attributes), which Arrow does not implement; those are
-    combined by concatenating their dictionaries and shifting the indices instead.
-    """
+    """One record batch of the rows of ``batches`` (all of one schema); dictionaries of
+    dictionary-encoded columns are unified."""
     if len(batches) == 1:
         return batches[0]
-    schema = batches[0].schema
-    columns = []
-    for i, field in enumerate(schema):
-        chunks = [batch.column(i) for batch in batches]
-        if pa.types.is_dictionary(field.type) and pa.types.is_nested(field.type.value_type):
-            columns.append(_concat_dictionaries(chunks))
-        else:
-            columns.append(pa.concat_arrays(chunks))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-def _concat_dictionaries(chunks: list[pa.DictionaryArray]) -> pa.DictionaryArray:
-    indices = []
-    offset = 0
-    for chunk in chunks:
-        indices.append(pc.add(chunk.indices, pa.scalar(offset, chunk.indices.type)))
-        offset += len(chunk.dictionary)
-    return pa.DictionaryArray.from_arrays(
-        pa.concat_arrays(indices), pa.concat_arrays([c.dictionary for c in chunks])
-    )
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]

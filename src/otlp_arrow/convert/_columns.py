@@ -526,7 +526,7 @@ class ResourceScope:
         res_idx = pa.array(self.scope_of_scope, pa.int32()).take(scope_idx)
         return {
             "service_name": _shared(pa.array(self.service, pa.string()), res_idx),
-            "resource_attributes": _shared(self.res_attrs.build(), res_idx),
+            "resource_attributes": self.res_attrs.build().take(res_idx),
             "resource_dropped_attributes_count": pa.array(self.res_dropped, pa.uint32()).take(
                 res_idx
             ),
@@ -534,7 +534,7 @@ class ResourceScope:
             "resource_schema_url": _shared(pa.array(self.res_schema, pa.string()), res_idx),
             "scope_name": _shared(pa.array(self.scope_name, pa.string()), scope_idx),
             "scope_version": _shared(pa.array(self.scope_version, pa.string()), scope_idx),
-            "scope_attributes": _shared(self.scope_attrs.build(), scope_idx),
+            "scope_attributes": self.scope_attrs.build().take(scope_idx),
             "scope_dropped_attributes_count": pa.array(self.scope_dropped, pa.uint32()).take(
                 scope_idx
             ),
@@ -543,11 +543,11 @@ class ResourceScope:
 
 
 def _shared(values: pa.Array, index: pa.Array) -> pa.DictionaryArray:
-    """``values[index]`` stored once per distinct group: a dictionary array whose indices are
-    the rows' group numbers (null where the group's value is null)."""
-    if values.null_count:
-        index = pc.if_else(values.is_null().take(index), pa.scalar(None, pa.int32()), index)
-    return pa.DictionaryArray.from_arrays(index, values)
+    """``values[index]`` (one value per resource or scope, ``index`` per row) as a dictionary
+    array with a duplicate-free dictionary (pandas needs that), built from the few group
+    values rather than from every row."""
+    encoded = values.dictionary_encode()
+    return pa.DictionaryArray.from_arrays(encoded.indices.take(index), encoded.dictionary)
 
 
 def _service_name(attributes: Iterable[Any]) -> str | None:
