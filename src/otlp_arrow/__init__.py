@@ -15,6 +15,7 @@ from otlp_arrow.errors import (
     OtlpArrowError,
     StorageError,
 )
+from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from otlp_arrow.library import OtlpLibrary
 from otlp_arrow.schema import (
     LOGS_SCHEMA,
@@ -36,6 +37,9 @@ __all__ = [
     "METRICS_SCHEMA",
     "OtlpArrowError",
     "OtlpLibrary",
+    "OtlpLogExporter",
+    "OtlpMetricExporter",
+    "OtlpSpanExporter",
     "SCHEMA_VERSION",
     "StorageError",
     "TRACES_SCHEMA",

@@ -216,6 +216,12 @@ class Config:
     traces_retention_bytes: int | None = _per_signal("bytes")
     metrics_retention_bytes: int | None = _per_signal("bytes")
     logs_retention_bytes: int | None = _per_signal("bytes")
+    metrics_temporality: str = _setting(
+        "cumulative",
+        _choice("cumulative", "delta", "lowmemory"),
+        "Aggregation temporality the SDK metric exporter asks for (as "
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).",
+    )
     retention_interval: float = _setting(
         60.0, parse_duration, "How often retention runs.", low=1.0, high=_DAY, unit="duration"
     )
@@ -384,6 +390,8 @@ def render_docs() -> str:
 def _allowed(f: dataclasses.Field[Any]) -> str:
     if f.name == "compression":
         return "none, lz4, zstd"
+    if f.name == "metrics_temporality":
+        return "cumulative, delta, lowmemory"
     return "a directory path"
 
 

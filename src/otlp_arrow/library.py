@@ -5,9 +5,10 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from opentelemetry.sdk.metrics.export import MetricsData
@@ -20,6 +21,12 @@ from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
 from otlp_arrow.pipeline import Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
 from otlp_arrow.storage.writer import Writer
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+    from opentelemetry.sdk.metrics.view import Aggregation
+
+    from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,34 @@ class OtlpLibrary:
     @property
     def output_dir(self) -> Path:
         return self.config.output_dir
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
+    def span_exporter(self) -> OtlpSpanExporter:
+        """An SDK ``SpanExporter`` writing into this library."""
+        from otlp_arrow.exporters import OtlpSpanExporter
+
+        return OtlpSpanExporter(self)
+
+    def metric_exporter(
+        self,
+        temporality: str | Mapping[type, AggregationTemporality] | None = None,
+        preferred_aggregation: Mapping[type, Aggregation] | None = None,
+    ) -> OtlpMetricExporter:
+        """An SDK ``MetricExporter`` writing into this library (see OtlpMetricExporter)."""
+        from otlp_arrow.exporters import OtlpMetricExporter
+
+        return OtlpMetricExporter(
+            self, temporality=temporality, preferred_aggregation=preferred_aggregation
+        )
+
+    def log_exporter(self) -> OtlpLogExporter:
+        """An SDK ``LogRecordExporter`` writing into this library."""
+        from otlp_arrow.exporters import OtlpLogExporter
+
+        return OtlpLogExporter(self)
 
     def export_traces(self, data: Any) -> int:
         """Store SDK ``ReadableSpan``s, an ``ExportTraceServiceRequest``, or a table/batch of
