@@ -18,15 +18,19 @@ def span_batch(n: int, seed: int = 1) -> pa.RecordBatch:
     return otlp_to_arrow(_sample.traces(n, start_ns=T0, seed=seed)).to_batches()[0]
 
 
-def python(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def python(
+    code: str, *args: str, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (the installed package), checking it succeeds."""
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        check=True,
+        cwd=cwd,
     )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def data_files(root: Path, signal: str) -> list[Path]:

@@ -3,6 +3,7 @@ cause; accepted data stays buffered, is retried, and is reported if it cannot be
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -76,4 +77,34 @@ def test_read_only_directory(read_only_disk: Path) -> None:
         library.flush(timeout_millis=10_000)
     assert info.value.path is not None and str(read_only_disk) in str(info.value.path)
     with pytest.raises(StorageError, match=r"10 buffered rows could not be written"):
+        library.shutdown(timeout_millis=2_000)
+
+
+def test_sdk_exporter_on_a_read_only_directory_fails_softly(
+    read_only_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from tests import sdk_data
+
+    spans = sdk_data.spans()
+    library = OtlpLibrary(
+        output_dir=read_only_disk / "data", write_interval="50ms", max_buffer_rows=12
+    )
+    exporter = library.span_exporter()
+    with caplog.at_level(logging.WARNING, logger="otlp_arrow"):
+        assert exporter.export(spans) is SpanExportResult.SUCCESS  # buffered, not lost
+        assert exporter.force_flush(5_000) is False  # the disk refuses: reported
+        assert exporter.export(spans) is SpanExportResult.SUCCESS  # 10 of 12 rows used
+        results = [exporter.export(spans) for _ in range(3)]  # no room left
+    assert results == [SpanExportResult.FAILURE] * 3
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "otlp_arrow.exporters"
+    ]
+    assert len(warnings) == 2  # one per kind of failure, not one per call
+    assert "StorageError" in warnings[0] and "Read-only file system" in warnings[0]
+    assert "BufferFullError" in warnings[1]
+    with pytest.raises(StorageError, match="10 buffered rows could not be written"):
         library.shutdown(timeout_millis=2_000)

@@ -334,11 +334,19 @@ class Attributes(AnyValues):
                 appenders[kind](value)
         self.offsets.append(len(self.keys))
 
+    def add_empty_rows(self, count: int) -> None:
+        """Append ``count`` rows without attributes."""
+        self.offsets.extend([len(self.keys)] * count)
+
     def add_null_row(self) -> None:
         self.null_rows.append(len(self.offsets) - 1)
         self.offsets.append(len(self.keys))
 
     def build(self) -> pa.MapArray:
+        if not self.keys and not self.null_rows:  # no attributes in any row
+            return pa.MapArray.from_arrays(
+                pa.array(self.offsets, pa.int32()), _NO_KEYS, _NO_VALUES, type=ATTRIBUTES
+            )
         items = super().build()
         mask = None
         if self.null_rows:
@@ -352,6 +360,10 @@ class Attributes(AnyValues):
             type=ATTRIBUTES,
             mask=mask,
         )
+
+
+_NO_KEYS = pa.array([], DICT_STRING)
+_NO_VALUES = pa.array([], ANY_VALUE)
 
 
 def timestamps(values: Sequence[int], field: str, errors: RowErrors) -> pa.Array:
@@ -530,7 +542,7 @@ class ResourceScope:
             "resource_dropped_attributes_count": pa.array(self.res_dropped, pa.uint32()).take(
                 res_idx
             ),
-            "resource_entity_refs": pa.array(self.res_entities, pa.list_(ENTITY_REF)).take(res_idx),
+            "resource_entity_refs": _entity_refs(self.res_entities, res_idx),
             "resource_schema_url": _shared(pa.array(self.res_schema, pa.string()), res_idx),
             "scope_name": _shared(pa.array(self.scope_name, pa.string()), scope_idx),
             "scope_version": _shared(pa.array(self.scope_version, pa.string()), scope_idx),
@@ -540,6 +552,21 @@ class ResourceScope:
             ),
             "scope_schema_url": _shared(pa.array(self.scope_schema, pa.string()), scope_idx),
         }
+
+
+def _entity_refs(per_resource: list[list[dict[str, Any]] | None], index: pa.Array) -> pa.Array:
+    """The entity refs column; built directly when no resource has any (the common case:
+    SDK resources never do), which is much cheaper than converting and taking."""
+    if all(refs == [] for refs in per_resource):
+        return pa.ListArray.from_arrays(
+            pa.array(np.zeros(len(index) + 1, dtype=np.int32)),
+            _NO_ENTITY_REFS,
+            type=pa.list_(ENTITY_REF),
+        )
+    return pa.array(per_resource, pa.list_(ENTITY_REF)).take(index)
+
+
+_NO_ENTITY_REFS = pa.array([], ENTITY_REF)
 
 
 def _shared(values: pa.Array, index: pa.Array) -> pa.DictionaryArray:

@@ -146,6 +146,7 @@ class MetricColumns:
         self.attrs = Attributes()
         self.exemplars = Exemplars()
         self.rows = 0
+        self.filled: set[str] = set()  # type-specific columns some point has a value for
         self.metric_starts: list[int] = []  # first row of each metric, for error locations
         self.metric_where: list[str] = []
 
@@ -170,22 +171,30 @@ class MetricColumns:
         ):
             self.cols[column].extend([value] * points)
 
-    def add_point(self, start: int, time: int, flags: int, values: dict[str, Any]) -> None:
-        """One data point; ``values`` holds its type-specific columns (absent: null). The
-        caller adds its attributes, metadata and exemplars."""
+    def add_points(
+        self, start: list[int], time: list[int], flags: list[int], values: dict[str, list[Any]]
+    ) -> None:
+        """The data points of the metric just started, column by column: ``values`` maps
+        type-specific columns to one value per point (columns not given are null). The
+        caller adds attributes, metadata and exemplars per point."""
         cols = self.cols
-        cols["start_time"].append(start)
-        cols["time"].append(time)
-        cols["flags"].append(flags)
+        n = len(time)
+        cols["start_time"].extend(start)
+        cols["time"].extend(time)
+        cols["flags"].extend(flags)
+        nulls = [None] * n
         for column in POINT_ONLY:
-            cols[column].append(values.get(column))
-        self.rows += 1
+            cols[column].extend(values.get(column, nulls))
+        self.filled.update(values)
+        self.rows += n
 
     def finish(self, strict: bool) -> Converted:
         errors = self.errors
         cols = self.cols
         columns: dict[str, pa.Array] = {
             name: pa.array(values, METRICS_SCHEMA.field(name).type)
+            if name in self.filled or name not in POINT_ONLY
+            else pa.nulls(self.rows, METRICS_SCHEMA.field(name).type)
             for name, values in cols.items()
             if name not in ("start_time", "time")
         }

@@ -115,19 +115,24 @@ def metrics_to_arrow(request: ExportMetricsServiceRequest, *, strict: bool = Tru
                 f"resource_metrics[{r_pos}].scope_metrics[{s_pos}].metrics[{m_pos}].{kind}"
                 ".data_points",
             )
-            for point in points:
+            first = c.rows
+            per_point = [_point_values(kind, point) for point in points]
+            c.add_points(
+                [point.start_time_unix_nano for point in points],
+                [point.time_unix_nano for point in points],
+                [point.flags for point in points],
+                {
+                    column: [values.get(column) for values in per_point]
+                    for column in set().union(*per_point)
+                },
+            )
+            for i, point in enumerate(points):
                 c.metadata.add_row(metric.metadata)
                 c.attrs.add_row(point.attributes)
-                c.add_point(
-                    point.start_time_unix_nano,
-                    point.time_unix_nano,
-                    point.flags,
-                    _point_values(kind, point),
-                )
                 if kind == "summary":
                     c.exemplars.add_null()
                 else:
-                    c.exemplars.add(point.exemplars, c.rows - 1)
+                    c.exemplars.add(point.exemplars, first + i)
     return c.finish(strict)
 
 

@@ -231,50 +231,48 @@ def _add_sdk_metric(c: MetricColumns, scope: int, metric: Any, where: str) -> No
         len(points),
         f"{where}.{kind}.data_points",
     )
-    for point in points:
-        c.metadata.add_py_row(None)
-        c.attrs.add_py_row(point.attributes)
-        if kind in ("gauge", "sum"):
-            value = point.value
-            values: dict[str, Any] = (
-                {"value_int": int(value)}
-                if isinstance(value, int)
-                else {"value_double": float(value)}
-            )
-            # the official encoder writes no start time for gauges
-            start = 0 if kind == "gauge" else point.start_time_unix_nano
-            c.add_point(start, point.time_unix_nano, 0, values)
-        elif kind == "histogram":
-            c.add_point(
-                point.start_time_unix_nano,
-                point.time_unix_nano,
-                0,
-                {
-                    "count": point.count,
-                    "sum": float(point.sum),
-                    "min": float(point.min),
-                    "max": float(point.max),
-                    "bucket_counts": list(point.bucket_counts),
-                    "explicit_bounds": [float(b) for b in point.explicit_bounds],
-                },
-            )
-        else:
-            values = {
-                "count": point.count,
-                "sum": float(point.sum),
-                "min": float(point.min),
-                "max": float(point.max),
-                "scale": point.scale,
-                "zero_count": point.zero_count,
-                "zero_threshold": 0.0,  # not written by the official encoder
-            }
-            for side in ("positive", "negative"):
-                buckets = getattr(point, side)
-                if buckets.bucket_counts:
-                    values[f"{side}_offset"] = buckets.offset
-                    values[f"{side}_bucket_counts"] = list(buckets.bucket_counts)
-            c.add_point(point.start_time_unix_nano, point.time_unix_nano, point.flags, values)
-        c.exemplars.add_sdk(point.exemplars, c.rows - 1)
+    n = len(points)
+    first = c.rows
+    start = [0] * n if kind == "gauge" else [p.start_time_unix_nano for p in points]
+    time = [p.time_unix_nano for p in points]
+    flags = [p.flags for p in points] if kind == "exponential_histogram" else [0] * n
+    c.add_points(start, time, flags, _sdk_point_columns(kind, points))
+    c.metadata.add_empty_rows(n)
+    add_attrs, add_exemplars = c.attrs.add_py_row, c.exemplars.add_sdk
+    for i, point in enumerate(points):
+        add_attrs(point.attributes)
+        add_exemplars(point.exemplars, first + i)
+
+
+def _sdk_point_columns(kind: str, points: Sequence[Any]) -> dict[str, list[Any]]:
+    """The type-specific columns of an SDK metric's points, as the official encoder writes
+    them (gauges without start time, histograms without flags, no zero threshold)."""
+    if kind in ("gauge", "sum"):
+        values = [p.value for p in points]
+        return {
+            "value_int": [int(v) if isinstance(v, int) else None for v in values],
+            "value_double": [None if isinstance(v, int) else float(v) for v in values],
+        }
+    columns: dict[str, list[Any]] = {
+        "count": [p.count for p in points],
+        "sum": [float(p.sum) for p in points],
+        "min": [float(p.min) for p in points],
+        "max": [float(p.max) for p in points],
+    }
+    if kind == "histogram":
+        columns["bucket_counts"] = [list(p.bucket_counts) for p in points]
+        columns["explicit_bounds"] = [[float(b) for b in p.explicit_bounds] for p in points]
+        return columns
+    columns["scale"] = [p.scale for p in points]
+    columns["zero_count"] = [p.zero_count for p in points]
+    columns["zero_threshold"] = [0.0] * len(points)  # not written by the official encoder
+    for side in ("positive", "negative"):
+        buckets = [getattr(p, side) for p in points]
+        columns[f"{side}_offset"] = [b.offset if b.bucket_counts else None for b in buckets]
+        columns[f"{side}_bucket_counts"] = [
+            list(b.bucket_counts) if b.bucket_counts else None for b in buckets
+        ]
+    return columns
 
 
 def convert_sdk(signal: str, data: Any) -> Converted | None:
