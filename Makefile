@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benches/bench_convert.py
+	$(BIN)/python benches/bench_exporters.py
 
 docs: $(STAMP)
 	$(BIN)/python -m otlp_arrow.config > /dev/null
