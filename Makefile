@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
@@ -22,10 +22,6 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benches/bench_convert.py
 	$(BIN)/python benches/bench_exporters.py
-
-docs: $(STAMP)
-	$(BIN)/python -m otlp_arrow.config > /dev/null
-	@echo "settings table: $(BIN)/otlp-arrow config --docs"
 
 clean:
 	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -272,3 +272,22 @@ def test_many_threads_two_exporters_one_library(tmp_path: Path) -> None:
     spans = read_table(tmp_path, "traces")
     assert spans.num_rows == 2 * 8 * 50  # each span through both processors
     assert len(set(spans.column("span_id").to_pylist())) == 8 * 50
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_fidelity_of_every_signal_through_exporters_files_and_back(tmp_path: Path) -> None:
+    """Rich SDK data -> our exporters -> files -> read back -> arrow_to_otlp equals what the
+    official encoder makes of the same SDK objects."""
+    spans, records = sdk_data.spans(), sdk_data.log_records()
+    metrics_data = sdk_data.metrics_data()
+    expected = {
+        "traces": encode_spans(spans),
+        "logs": encode_logs(records),
+        "metrics": encode_metrics(metrics_data),
+    }
+    with OtlpLibrary(output_dir=tmp_path) as library:
+        assert library.span_exporter().export(spans) is SpanExportResult.SUCCESS
+        assert library.log_exporter().export(records) is LogRecordExportResult.SUCCESS
+        assert library.metric_exporter().export(metrics_data) is MetricExportResult.SUCCESS
+    for signal, request in expected.items():
+        assert_same(arrow_to_otlp(read_table(tmp_path, signal), signal), request)
