@@ -114,27 +114,6 @@ class Exemplars:
         return list_array(self.offsets, values, pa.list_(EXEMPLAR), self.null_rows)
 
 
-_NUMBER_TYPES = {"gauge", "sum"}
-_POINT_ONLY = (
-    "value_double",
-    "value_int",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "bucket_counts",
-    "explicit_bounds",
-    "scale",
-    "zero_count",
-    "zero_threshold",
-    "positive_offset",
-    "positive_bucket_counts",
-    "negative_offset",
-    "negative_bucket_counts",
-    "quantile_values",
-)
-
-
 class MetricColumns:
     def __init__(self) -> None:
         self.resource_scope = ResourceScope()
