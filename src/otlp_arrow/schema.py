@@ -131,6 +131,16 @@ TRACES_SCHEMA: Final = _schema(
 )
 
 METRIC_TYPES: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
+#: The columns that come from the ``Metric`` message (the same for all its data points),
+#: except ``metric_metadata``.
+METRIC_COLUMNS: Final = (
+    "metric_name",
+    "metric_description",
+    "metric_unit",
+    "metric_type",
+    "aggregation_temporality",
+    "is_monotonic",
+)
 
 METRICS_SCHEMA: Final = _schema(
     "metrics",

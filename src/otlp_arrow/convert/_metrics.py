@@ -19,7 +19,7 @@ from otlp_arrow.convert._columns import (
     list_array,
     timestamps,
 )
-from otlp_arrow.schema import EXEMPLAR, METRICS_SCHEMA
+from otlp_arrow.schema import EXEMPLAR, METRIC_COLUMNS, METRICS_SCHEMA
 
 POINT_ONLY = (
     "value_double",
@@ -38,14 +38,6 @@ POINT_ONLY = (
     "negative_offset",
     "negative_bucket_counts",
     "quantile_values",
-)
-_PER_METRIC = (
-    "metric_name",
-    "metric_description",
-    "metric_unit",
-    "metric_type",
-    "aggregation_temporality",
-    "is_monotonic",
 )
 
 
@@ -119,7 +111,7 @@ class MetricColumns:
         self.resource_scope = ResourceScope()
         self.errors = RowErrors()
         self.cols: dict[str, list[Any]] = {
-            name: [] for name in (*_PER_METRIC, "start_time", "time", "flags", *POINT_ONLY)
+            name: [] for name in (*METRIC_COLUMNS, "start_time", "time", "flags", *POINT_ONLY)
         }
         self.metadata = Attributes()
         self.attrs = Attributes()
@@ -146,7 +138,7 @@ class MetricColumns:
         self.metric_where.append(where)
         self.resource_scope.row_scope.extend([scope] * points)
         for column, value in zip(
-            _PER_METRIC, (name, description, unit, kind, temporality, monotonic), strict=True
+            METRIC_COLUMNS, (name, description, unit, kind, temporality, monotonic), strict=True
         ):
             self.cols[column].extend([value] * points)
 

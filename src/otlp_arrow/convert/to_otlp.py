@@ -23,7 +23,7 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ExponentialHistogramDataPoint
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from otlp_arrow.schema import TIMESTAMP, Signal, conform
+from otlp_arrow.schema import METRIC_COLUMNS, TIMESTAMP, Signal, conform
 
 Row = dict[str, Any]
 
@@ -240,15 +240,7 @@ def traces_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportTraceServiceRequest
     return request
 
 
-_METRIC = (
-    "metric_name",
-    "metric_description",
-    "metric_unit",
-    "metric_type",
-    "aggregation_temporality",
-    "is_monotonic",
-    "metric_metadata",
-)
+_METRIC = (*METRIC_COLUMNS, "metric_metadata")
 
 
 def _exemplars(exemplars: list[Row] | None) -> list[dict[str, Any]]:
