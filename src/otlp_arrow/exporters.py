@@ -113,7 +113,7 @@ class _Delivery:
     def flush(self, timeout_millis: int) -> bool:
         try:
             done = self.library.flush(timeout_millis)
-        except Exception as exc:
+        except Exception as exc:  # reported as False plus one log line, never raised
             self._failed(exc)
             return False
         if not done:
