@@ -7,8 +7,6 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from otlp_arrow.convert._columns import (
-    AnyValues,
-    Attributes,
     Converted,
     ResourceScope,
     RowErrors,
@@ -16,6 +14,7 @@ from otlp_arrow.convert._columns import (
     fixed_ids,
     timestamps,
 )
+from otlp_arrow.convert._values import AnyValues, Attributes
 from otlp_arrow.schema import DICT_STRING, LOGS_SCHEMA
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pyarrow as pa
 
 from otlp_arrow.convert._columns import (
-    Attributes,
     Converted,
     ResourceScope,
     RowErrors,
@@ -19,6 +18,7 @@ from otlp_arrow.convert._columns import (
     list_array,
     timestamps,
 )
+from otlp_arrow.convert._values import Attributes
 from otlp_arrow.schema import EXEMPLAR, METRIC_COLUMNS, METRICS_SCHEMA
 
 POINT_ONLY = (

@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from otlp_arrow.convert._columns import (
-    Attributes,
     Converted,
     ResourceScope,
     RowErrors,
@@ -18,6 +17,7 @@ from otlp_arrow.convert._columns import (
     list_array,
     timestamps,
 )
+from otlp_arrow.convert._values import Attributes
 from otlp_arrow.schema import DICT_STRING, EVENT, LINK, TRACES_SCHEMA
 
 
