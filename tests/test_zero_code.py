@@ -58,10 +58,8 @@ def test_opentelemetry_instrument_writes_all_three_signals(tmp_path: Path) -> No
     logs = read_table(out, "logs")
     messages = pc.struct_field(logs.column("body"), "string_value").to_pylist()
     assert "charging ann" in messages
-    assert (
-        logs.filter(pc.equal(logs["severity_text"], "WARN")).column("trace_id").to_pylist()
-        == spans.column("trace_id").to_pylist()
-    )
+    app_logs = logs.filter(pc.equal(logs["scope_name"], "app"))  # the app's own logger
+    assert app_logs.column("trace_id").to_pylist() == spans.column("trace_id").to_pylist()
     metrics = read_table(out, "metrics")
     requests = metrics.filter(pc.equal(metrics["metric_name"], "requests"))
     assert requests.column("value_int").to_pylist() == [2]
