@@ -120,3 +120,13 @@ def test_docs_list_every_setting_as_generated() -> None:
     assert render_docs() in DOCS.read_text(encoding="utf-8"), (
         "docs/configuration.md is stale: regenerate with `otlp-arrow config --docs`"
     )
+
+
+def test_receiver_settings() -> None:
+    assert Config.load(env={"OTLP_ARROW_GRPC_PORT": "off"}).grpc_port is None
+    assert Config.load(env={}, grpc_port="0").grpc_port == 0
+    assert Config.load(env={}).grpc_port == 4317 and Config.load(env={}).host == "127.0.0.1"
+    with pytest.raises(ConfigError, match=r"grpc_port=70000 .* allowed 0 \.\. 65535, or off"):
+        Config.load(env={}, grpc_port=70000)
+    with pytest.raises(ConfigError, match="expected a host name or IP address"):
+        Config.load(env={}, host="local host")

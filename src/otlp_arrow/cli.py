@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from otlp_arrow._version import __version__
@@ -27,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     _common(demo)
     demo.add_argument("--spans", type=int, default=2000, help="spans per round (default 2000)")
     demo.add_argument("--rounds", type=int, default=5, help="rounds to export (default 5)")
+
+    serve = commands.add_parser(
+        "serve", help="run the OTLP receiver (gRPC) and write what it receives; Ctrl+C stops"
+    )
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--grpc-port", help="OTLP/gRPC port (default 4317; 0 picks a free one)")
 
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
@@ -54,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        config = Config.load(config_file=args.config, output_dir=args.output_dir)
+        overrides = {"output_dir": args.output_dir}
+        if args.command == "serve":
+            overrides.update(host=args.host, grpc_port=args.grpc_port)
+        config = Config.load(config_file=args.config, **overrides)
+        if args.command == "serve":
+            return _serve(config)
         if args.command == "demo":
             from otlp_arrow import _demo
 
@@ -72,6 +86,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _serve(config: Config) -> int:
+    """Run the service until SIGINT/SIGTERM (SIGTERM only where the platform has it)."""
+    from otlp_arrow.service import Service
+
+    stop = threading.Event()
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    service = Service(config).start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    service.stop()
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

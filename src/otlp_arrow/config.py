@@ -76,6 +76,19 @@ def _parse_int(value: Any) -> int:
         raise ValueError("expected a whole number") from None
 
 
+def _parse_port(value: Any) -> int | None:
+    if isinstance(value, str) and value.strip().lower() in ("off", "none", "disabled"):
+        return None
+    return _parse_int(value)
+
+
+def _parse_host(value: Any) -> str:
+    text = str(value).strip()
+    if not text or any(c.isspace() for c in text):
+        raise ValueError("expected a host name or IP address such as 127.0.0.1 or 0.0.0.0")
+    return text
+
+
 def _parse_path(value: Any) -> Path:
     if not str(value).strip():
         raise ValueError("expected a directory path")
@@ -222,6 +235,35 @@ class Config:
         "Aggregation temporality the SDK metric exporter asks for (as "
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).",
     )
+    host: str = _setting(
+        "127.0.0.1",
+        _parse_host,
+        "Address the OTLP receivers listen on; 0.0.0.0 (or ::) to accept other machines.",
+    )
+    grpc_port: int | None = _setting(
+        4317,
+        _parse_port,
+        "OTLP/gRPC port; 0 picks a free port, off disables the receiver.",
+        low=0,
+        high=65535,
+        unit="port",
+    )
+    max_receive_bytes: int = _setting(
+        16 * 1024**2,
+        parse_size,
+        "Largest OTLP request accepted (after decompression).",
+        low=1024,
+        high=2**30,
+        unit="size",
+    )
+    retry_after: float = _setting(
+        1.0,
+        parse_duration,
+        "Back-off the receivers ask clients for when the buffer is full.",
+        low=0.1,
+        high=3600.0,
+        unit="duration",
+    )
     retention_interval: float = _setting(
         60.0, parse_duration, "How often retention runs.", low=1.0, high=_DAY, unit="duration"
     )
@@ -321,6 +363,8 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     except ValueError as exc:
         raise ConfigError(f"{f.name}={raw!r} (from {source}) is not valid: {exc}") from None
     low, high = meta["low"], meta["high"]
+    if value is None:
+        return value
     if low is not None and not (meta["zero_ok"] and value == 0) and not low <= value <= high:
         raise ConfigError(
             f"{f.name}={raw!r} (from {source}) is out of bounds: allowed {_bounds(f)}"
@@ -332,6 +376,8 @@ def _bounds(f: dataclasses.Field[Any]) -> str:
     meta = f.metadata
     if meta["low"] is None:
         return "-"
+    if meta["unit"] == "port":
+        return f"{meta['low']} .. {meta['high']}, or off"
     show = (
         _show_size
         if meta["unit"] == "size"
@@ -367,7 +413,7 @@ def _show_default(f: dataclasses.Field[Any]) -> str:
         return "0 (off)" if value == 0 else _show_size(value)
     if f.metadata["unit"] == "duration":
         return "0 (off)" if value == 0 else _show_duration(value)
-    if isinstance(value, int):
+    if isinstance(value, int) and f.metadata["unit"] != "port":
         return f"{value:,}"
     return str(value)
 
@@ -392,6 +438,8 @@ def _allowed(f: dataclasses.Field[Any]) -> str:
         return "none, lz4, zstd"
     if f.name == "metrics_temporality":
         return "cumulative, delta, lowmemory"
+    if f.name == "host":
+        return "a host name or IP address"
     return "a directory path"
 
 

@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 
 from otlp_arrow.config import Config
-from otlp_arrow.convert import convert_request
+from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.convert.from_sdk import convert_sdk
 from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
 from otlp_arrow.pipeline import Pipeline, PipelineStats
@@ -198,6 +198,14 @@ class OtlpLibrary:
     def __repr__(self) -> str:
         state = "shut down" if self._shut_down else "running"
         return f"OtlpLibrary(output_dir={str(self.output_dir)!r}, {state})"
+
+    def accept_converted(self, converted: Converted) -> None:
+        """Take a request the receivers converted already (raises BufferFullError,
+        ClosedError like the exports)."""
+        if self._shut_down:
+            raise ClosedError("OtlpLibrary is shut down")
+        if converted.batch.num_rows:
+            self._pipeline.submit(converted.signal, converted.batch)
 
     def _export(self, signal: Signal, data: Any) -> int:
         if self._shut_down:

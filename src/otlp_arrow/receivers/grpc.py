@@ -1,0 +1,161 @@
+"""OTLP/gRPC receiver: ``TraceService``, ``MetricsService`` and ``LogsService`` ``Export``.
+
+Requests are parsed and converted here (invalid items are left out and reported in
+``partial_success``); the batches go to the library's pipeline. A full buffer answers
+``RESOURCE_EXHAUSTED`` with a ``google.rpc.RetryInfo`` in the trailing metadata, as the OTLP
+specification describes, so clients back off and retry. Compressed (gzip) requests and the
+receive size limit are handled by grpcio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from otlp_arrow.convert import Converted, convert_request
+from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, OtlpArrowError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Service:
+    name: str
+    request: Any
+    response: Any
+    rejected_field: str
+
+
+SERVICES = {
+    "traces": _Service(
+        "opentelemetry.proto.collector.trace.v1.TraceService",
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+        "rejected_spans",
+    ),
+    "metrics": _Service(
+        "opentelemetry.proto.collector.metrics.v1.MetricsService",
+        ExportMetricsServiceRequest,
+        ExportMetricsServiceResponse,
+        "rejected_data_points",
+    ),
+    "logs": _Service(
+        "opentelemetry.proto.collector.logs.v1.LogsService",
+        ExportLogsServiceRequest,
+        ExportLogsServiceResponse,
+        "rejected_log_records",
+    ),
+}
+
+
+class ReceiverError(OtlpArrowError):
+    """A receiver could not start (for example, its port is taken)."""
+
+
+class GrpcReceiver:
+    """An OTLP/gRPC server handing converted requests to ``accept``."""
+
+    def __init__(
+        self,
+        accept: Callable[[Converted], None],
+        *,
+        host: str,
+        port: int,
+        max_receive_bytes: int,
+        retry_after_s: float,
+        workers: int = 8,
+    ) -> None:
+        self._accept = accept
+        self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self._max = max_receive_bytes
+        self._retry_after_s = retry_after_s
+        self._workers = workers
+        self._server: grpc.Server | None = None
+        self.port: int | None = None
+
+    def start(self) -> int:
+        """Start serving; returns the bound port (the chosen one when asked for port 0)."""
+        server = grpc.server(
+            ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="otlp-arrow-grpc"),
+            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)],
+        )
+        server.add_generic_rpc_handlers(
+            [
+                grpc.method_handlers_generic_handler(
+                    service.name,
+                    {
+                        "Export": grpc.unary_unary_rpc_method_handler(self._handler(service)),
+                    },
+                )
+                for service in SERVICES.values()
+            ]
+        )
+        try:
+            port = server.add_insecure_port(self._address)
+        except RuntimeError as exc:
+            raise ReceiverError(f"cannot listen for OTLP/gRPC on {self._address}: {exc}") from exc
+        if port == 0:
+            raise ReceiverError(
+                f"cannot listen for OTLP/gRPC on {self._address}: address in use or not available"
+            )
+        server.start()
+        self._server, self.port = server, port
+        return port
+
+    def stop(self, grace_s: float) -> None:
+        """Stop accepting calls, let the ones in flight finish (up to ``grace_s``)."""
+        if self._server is not None:
+            self._server.stop(grace_s).wait()
+            self._server = None
+
+    def _handler(self, service: _Service) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+        def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
+            try:
+                request = service.request.FromString(raw)
+                converted = convert_request(request, strict=False)
+            except (DecodeError, ConversionError) as exc:
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
+                )
+            try:
+                self._accept(converted)
+            except BufferFullError as exc:
+                retry = RetryInfo(
+                    retry_delay=Duration(
+                        seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9)
+                    )
+                )
+                context.set_trailing_metadata(
+                    (("google.rpc.retryinfo-bin", retry.SerializeToString()),)
+                )
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+            except ClosedError:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
+            response = service.response()
+            if converted.rejected:
+                partial = response.partial_success
+                setattr(partial, service.rejected_field, converted.rejected)
+                partial.error_message = converted.error or ""
+            return response.SerializeToString()  # type: ignore[no-any-return]
+
+        return export
