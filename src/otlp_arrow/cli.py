@@ -31,11 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rounds", type=int, default=5, help="rounds to export (default 5)")
 
     serve = commands.add_parser(
-        "serve", help="run the OTLP receiver (gRPC) and write what it receives; Ctrl+C stops"
+        "serve",
+        help="run the OTLP receivers (gRPC, HTTP) and write what they receive; Ctrl+C stops",
     )
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--grpc-port", help="OTLP/gRPC port (default 4317; 0 picks a free one)")
+    serve.add_argument("--http-port", help="OTLP/HTTP port (default 4318; 0 picks a free one)")
 
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
@@ -65,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = {"output_dir": args.output_dir}
         if args.command == "serve":
-            overrides.update(host=args.host, grpc_port=args.grpc_port)
+            overrides.update(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port)
         config = Config.load(config_file=args.config, **overrides)
         if args.command == "serve":
             return _serve(config)

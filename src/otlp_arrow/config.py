@@ -89,6 +89,17 @@ def _parse_host(value: Any) -> str:
     return text
 
 
+def _parse_origins(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    origins = tuple(str(item).strip() for item in items if str(item).strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(
+                f"expected origins such as https://app.example.com or *, got {origin!r}"
+            )
+    return origins
+
+
 def _parse_path(value: Any) -> Path:
     if not str(value).strip():
         raise ValueError("expected a directory path")
@@ -247,6 +258,19 @@ class Config:
         low=0,
         high=65535,
         unit="port",
+    )
+    http_port: int | None = _setting(
+        4318,
+        _parse_port,
+        "OTLP/HTTP port; 0 picks a free port, off disables the receiver.",
+        low=0,
+        high=65535,
+        unit="port",
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        (),
+        _parse_origins,
+        "Browser origins allowed to POST to OTLP/HTTP (comma-separated; empty: CORS off).",
     )
     max_receive_bytes: int = _setting(
         16 * 1024**2,
@@ -409,6 +433,8 @@ def _show_default(f: dataclasses.Field[Any]) -> str:
     value: Any = f.default
     if value is None:
         return "(generic setting)"
+    if value == ():
+        return "(none)"
     if f.metadata["unit"] == "size":
         return "0 (off)" if value == 0 else _show_size(value)
     if f.metadata["unit"] == "duration":
@@ -440,6 +466,8 @@ def _allowed(f: dataclasses.Field[Any]) -> str:
         return "cumulative, delta, lowmemory"
     if f.name == "host":
         return "a host name or IP address"
+    if f.name == "cors_origins":
+        return "origins, or *"
     return "a directory path"
 
 

@@ -1,7 +1,7 @@
 """``Service``: the standalone OTLP sink, composition root of the network path.
 
-Owns an :class:`OtlpLibrary` (buffer, writer, files) and the receivers that feed it. For now
-the OTLP/gRPC receiver; OTLP/HTTP, health and self-metrics come next (issue #4).
+Owns an :class:`OtlpLibrary` (buffer, writer, files) and the receivers that feed it: OTLP/gRPC
+and OTLP/HTTP. (Readiness, self-metrics and the mock server for users' tests come next.)
 """
 
 from __future__ import annotations
@@ -13,48 +13,66 @@ from typing import Any
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
 from otlp_arrow.receivers.grpc import GrpcReceiver
+from otlp_arrow.receivers.http import HttpReceiver
 
 log = logging.getLogger(__name__)
 
 
 class Service:
     """``Service(config=None, **overrides)``: start with :meth:`start` (or ``with``), stop
-    with :meth:`stop`. ``grpc_port`` is the bound port once started (the chosen one when the
-    setting is 0)."""
+    with :meth:`stop`. ``grpc_port`` and ``http_port`` are the bound ports once started (the
+    chosen ones when the settings are 0; None for a receiver that is off)."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         self.library = OtlpLibrary(config, **overrides)
-        self.config = self.library.config
+        self.config = config = self.library.config
         self.grpc_port: int | None = None
-        self._grpc = None
-        if self.config.grpc_port is not None:
-            self._grpc = GrpcReceiver(
-                self.library.accept_converted,
-                host=self.config.host,
-                port=self.config.grpc_port,
-                max_receive_bytes=self.config.max_receive_bytes,
-                retry_after_s=self.config.retry_after,
+        self.http_port: int | None = None
+        accept = self.library.accept_converted
+        self._grpc = (
+            None
+            if config.grpc_port is None
+            else GrpcReceiver(
+                accept,
+                host=config.host,
+                port=config.grpc_port,
+                max_receive_bytes=config.max_receive_bytes,
+                retry_after_s=config.retry_after,
             )
+        )
+        self._http = (
+            None
+            if config.http_port is None
+            else HttpReceiver(
+                accept,
+                host=config.host,
+                port=config.http_port,
+                max_receive_bytes=config.max_receive_bytes,
+                retry_after_s=config.retry_after,
+                cors_origins=list(config.cors_origins),
+            )
+        )
 
     def start(self) -> Service:
-        if self._grpc is not None:
-            try:
+        """Start the receivers; on failure stop what started and raise ReceiverError."""
+        try:
+            if self._grpc is not None:
                 self.grpc_port = self._grpc.start()
-            except Exception:
-                self.library.shutdown()
-                raise
-            log.info(
-                "OTLP/gRPC listening on %s:%d, writing to %s",
-                self.config.host,
-                self.grpc_port,
-                self.config.output_dir,
-            )
+                log.info("OTLP/gRPC listening on %s:%d", self.config.host, self.grpc_port)
+            if self._http is not None:
+                self.http_port = self._http.start()
+                log.info("OTLP/HTTP listening on %s:%d", self.config.host, self.http_port)
+        except Exception:
+            self.stop(0)
+            raise
+        log.info("writing to %s", self.config.output_dir)
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting, let calls in flight finish, write everything, close the files."""
-        if self._grpc is not None:
-            self._grpc.stop(grace_s)
+        for receiver in (self._http, self._grpc):
+            if receiver is not None:
+                receiver.stop(grace_s)
         self.library.shutdown()
         log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
 

@@ -35,7 +35,9 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Service(output_dir=tmp_path, grpc_port=0, write_interval="20ms") as running:
+    with Service(
+        output_dir=tmp_path, grpc_port=0, http_port="off", write_interval="20ms"
+    ) as running:
         yield running
 
 
@@ -91,7 +93,12 @@ def test_malformed_request_is_invalid_argument_and_the_server_keeps_serving(
 
 def test_full_buffer_is_resource_exhausted_with_retry_info(tmp_path: Path) -> None:
     with Service(
-        output_dir=tmp_path, grpc_port=0, max_buffer_rows=2, write_interval="1h", retry_after="2.5s"
+        output_dir=tmp_path,
+        grpc_port=0,
+        http_port="off",
+        max_buffer_rows=2,
+        write_interval="1h",
+        retry_after="2.5s",
     ) as service:
         request = ExportTraceServiceRequest()
         request.resource_spans.add().scope_spans.add().spans.extend(
@@ -106,7 +113,9 @@ def test_full_buffer_is_resource_exhausted_with_retry_info(tmp_path: Path) -> No
 
 
 def test_request_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
-    with Service(output_dir=tmp_path, grpc_port=0, max_receive_bytes="4KiB") as service:
+    with Service(
+        output_dir=tmp_path, grpc_port=0, http_port="off", max_receive_bytes="4KiB"
+    ) as service:
         request = ExportTraceServiceRequest()
         span = (
             request.resource_spans.add()
@@ -121,4 +130,4 @@ def test_request_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
 
 def test_port_in_use_is_a_clear_error(service: Service, tmp_path: Path) -> None:
     with pytest.raises(ReceiverError, match="cannot listen for OTLP/gRPC"):
-        Service(output_dir=tmp_path / "other", grpc_port=service.grpc_port).start()
+        Service(output_dir=tmp_path / "other", grpc_port=service.grpc_port, http_port="off").start()

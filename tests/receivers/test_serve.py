@@ -27,7 +27,7 @@ def test_serve_stores_what_clients_send_and_stops_cleanly(tmp_path: Path) -> Non
     assert exe is not None
     out = tmp_path / "data"
     proc = subprocess.Popen(
-        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0"],
+        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0", "--http-port", "0"],
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -1,0 +1,231 @@
+"""OTLP/HTTP receiver: ``POST /v1/traces``, ``/v1/metrics``, ``/v1/logs`` (Starlette + uvicorn).
+
+Bodies in ``application/x-protobuf`` or ``application/json``, optionally gzip-compressed;
+responses are encoded like the request and carry ``partial_success``. Errors follow the OTLP
+specification: 400 with a ``google.rpc.Status`` saying what is wrong, 413 for bodies too large
+before or after decompression (a gzip bomb is stopped at the limit), 415 for other content
+types or encodings, 429 with ``Retry-After`` when the buffer is full, 503 while stopping.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from google.protobuf.message import DecodeError, Message
+from google.rpc.status_pb2 import Status
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from otlp_arrow.convert import Converted, convert_request
+from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
+from otlp_arrow.receivers import otlp_json
+from otlp_arrow.receivers.grpc import SERVICES, ReceiverError
+
+log = logging.getLogger(__name__)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class HttpReceiver:
+    """An OTLP/HTTP server (uvicorn in a thread) handing converted requests to ``accept``."""
+
+    def __init__(
+        self,
+        accept: Callable[[Converted], None],
+        *,
+        host: str,
+        port: int,
+        max_receive_bytes: int,
+        retry_after_s: float,
+        cors_origins: list[str] | None = None,
+    ) -> None:
+        self._accept = accept
+        self._host = host
+        self._port = port
+        self._max = max_receive_bytes
+        self._retry_after = max(1, round(retry_after_s))
+        routes = [
+            Route(f"/v1/{signal}", self._endpoint(signal), methods=["POST"]) for signal in SERVICES
+        ]
+        routes.append(Route("/healthz", self._healthz, methods=["GET"]))
+        middleware = []
+        if cors_origins:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=cors_origins,
+                    allow_methods=["POST"],
+                    allow_headers=["*"],
+                )
+            )
+        self.app = Starlette(routes=routes, middleware=middleware)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port: int | None = None
+
+    def start(self, timeout_s: float = 10.0) -> int:
+        """Start serving in a background thread; returns the bound port."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise ReceiverError(
+                f"cannot listen for OTLP/HTTP on {self._host}:{self._port}: {exc.strerror or exc}"
+            ) from exc
+        sock.listen(128)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="otlp-arrow-http", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not server.started:
+            server.should_exit = True
+            raise ReceiverError("the OTLP/HTTP server did not start")
+        self._server, self._thread = server, thread
+        self.port = sock.getsockname()[1]
+        return self.port
+
+    def stop(self, grace_s: float) -> None:
+        """Stop accepting, let requests in flight finish (up to ``grace_s``)."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(grace_s + 5)
+            self._server = self._thread = None
+
+    async def _healthz(self, request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    def _endpoint(self, signal: str) -> Callable[[Request], Any]:
+        service = SERVICES[signal]
+
+        async def export(request: Request) -> Response:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in (PROTOBUF, JSON):
+                return _status(
+                    415,
+                    f"unsupported Content-Type {content_type!r}: send {PROTOBUF} or {JSON}",
+                    PROTOBUF,
+                )
+            encoding = request.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("identity", "gzip"):
+                return _status(
+                    415,
+                    f"unsupported Content-Encoding {encoding!r}: send gzip or no encoding",
+                    content_type,
+                )
+            try:
+                body = await self._read(request)
+                if encoding == "gzip":
+                    body = _gunzip(body, self._max)
+            except _TooLargeError as exc:
+                return _status(413, str(exc), content_type)
+            except ValueError as exc:
+                return _status(400, str(exc), content_type)
+            try:
+                converted = await run_in_threadpool(_convert, body, content_type, service.request)
+            except ValueError as exc:
+                return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
+            try:
+                self._accept(converted)
+            except BufferFullError as exc:
+                return _status(429, str(exc), content_type, {"Retry-After": str(self._retry_after)})
+            except ClosedError:
+                return _status(
+                    503,
+                    "otlp-arrow is shutting down",
+                    content_type,
+                    {"Retry-After": str(self._retry_after)},
+                )
+            response = service.response()
+            if converted.rejected:
+                partial = response.partial_success
+                setattr(partial, service.rejected_field, converted.rejected)
+                partial.error_message = converted.error or ""
+            return _encoded(200, response, content_type)
+
+        return export
+
+    async def _read(self, request: Request) -> bytes:
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max:
+                raise _TooLargeError(f"request body larger than {self._max} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _convert(body: bytes, content_type: str, message_type: type[Message]) -> Converted:
+    try:
+        message = (
+            otlp_json.parse(body, message_type)
+            if content_type == JSON
+            else message_type.FromString(body)
+        )
+        return convert_request(message, strict=False)
+    except (DecodeError, ConversionError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress at most ``limit`` bytes: a gzip bomb stops at the limit, not in memory."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"body is not valid gzip: {exc}") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise _TooLargeError(f"request body larger than {limit} bytes after decompression")
+    if not inflater.eof:
+        raise ValueError("body is not valid gzip: truncated")
+    return data
+
+
+def _encoded(
+    code: int, message: Message, content_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    if content_type == JSON:
+        return Response(otlp_json.dump(message), code, headers, media_type=JSON)
+    return Response(message.SerializeToString(), code, headers, media_type=PROTOBUF)
+
+
+def _status(
+    code: int, message: str, content_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    return _encoded(
+        code, Status(code=_GRPC_CODE.get(code, 2), message=message), content_type, headers
+    )
+
+
+# google.rpc.Code numbers matching the HTTP statuses we answer with
+_GRPC_CODE = {400: 3, 413: 8, 415: 3, 429: 8, 503: 14}
