@@ -10,8 +10,10 @@ import logging
 from types import TracebackType
 from typing import Any
 
+from otlp_arrow import selfmetrics
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.receivers.delivery import ReceiverStats
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.http import HttpReceiver
 
@@ -28,28 +30,30 @@ class Service:
         self.config = config = self.library.config
         self.grpc_port: int | None = None
         self.http_port: int | None = None
+        self._ready = False
+        self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
+        limits: dict[str, Any] = {
+            "host": config.host,
+            "max_receive_bytes": config.max_receive_bytes,
+            "retry_after_s": config.retry_after,
+            "stats": self.receiver_stats,
+        }
         self._grpc = (
             None
             if config.grpc_port is None
-            else GrpcReceiver(
-                accept,
-                host=config.host,
-                port=config.grpc_port,
-                max_receive_bytes=config.max_receive_bytes,
-                retry_after_s=config.retry_after,
-            )
+            else GrpcReceiver(accept, port=config.grpc_port, **limits)
         )
         self._http = (
             None
             if config.http_port is None
             else HttpReceiver(
                 accept,
-                host=config.host,
                 port=config.http_port,
-                max_receive_bytes=config.max_receive_bytes,
-                retry_after_s=config.retry_after,
+                **limits,
                 cors_origins=list(config.cors_origins),
+                ready=lambda: self._ready,
+                metrics_text=self.metrics_text,
             )
         )
 
@@ -66,15 +70,30 @@ class Service:
             self.stop(0)
             raise
         log.info("writing to %s", self.config.output_dir)
+        self._ready = True
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting, let calls in flight finish, write everything, close the files."""
+        self._ready = False  # /readyz says so while draining
         for receiver in (self._http, self._grpc):
             if receiver is not None:
                 receiver.stop(grace_s)
         self.library.shutdown()
         log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
+
+    @property
+    def ready(self) -> bool:
+        """True once the receivers and the writer run, False again while stopping."""
+        return self._ready
+
+    def stats(self) -> dict[str, Any]:
+        """The receivers' counters per (signal, protocol) and the library's numbers."""
+        return {"receivers": self.receiver_stats.snapshot(), **self.library.stats()}
+
+    def metrics_text(self) -> str:
+        """``stats()`` in the Prometheus text format (what ``GET /metrics`` answers)."""
+        return selfmetrics.render(self.receiver_stats.snapshot(), self.library.stats(), self._ready)
 
     def __enter__(self) -> Service:
         return self.start()

@@ -34,12 +34,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, OtlpArrowError
+from otlp_arrow.receivers.delivery import ReceiverStats, deliver
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class _Service:
+    signal: str
     name: str
     request: Any
     response: Any
@@ -48,18 +50,21 @@ class _Service:
 
 SERVICES = {
     "traces": _Service(
+        "traces",
         "opentelemetry.proto.collector.trace.v1.TraceService",
         ExportTraceServiceRequest,
         ExportTraceServiceResponse,
         "rejected_spans",
     ),
     "metrics": _Service(
+        "metrics",
         "opentelemetry.proto.collector.metrics.v1.MetricsService",
         ExportMetricsServiceRequest,
         ExportMetricsServiceResponse,
         "rejected_data_points",
     ),
     "logs": _Service(
+        "logs",
         "opentelemetry.proto.collector.logs.v1.LogsService",
         ExportLogsServiceRequest,
         ExportLogsServiceResponse,
@@ -83,9 +88,11 @@ class GrpcReceiver:
         port: int,
         max_receive_bytes: int,
         retry_after_s: float,
+        stats: ReceiverStats | None = None,
         workers: int = 8,
     ) -> None:
         self._accept = accept
+        self.stats = stats if stats is not None else ReceiverStats()
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._max = max_receive_bytes
         self._retry_after_s = retry_after_s
@@ -129,33 +136,42 @@ class GrpcReceiver:
             self._server = None
 
     def _handler(self, service: _Service) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+        signal, stats = service.signal, self.stats
+
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
+            stats.add(signal, "grpc", requests=1, bytes_received=len(raw))
             try:
                 request = service.request.FromString(raw)
                 converted = convert_request(request, strict=False)
             except (DecodeError, ConversionError) as exc:
+                stats.add(signal, "grpc", malformed_requests=1)
                 context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
                 )
             try:
-                self._accept(converted)
+                response = deliver(
+                    converted,
+                    self._accept,
+                    stats,
+                    "grpc",
+                    service.response(),
+                    service.rejected_field,
+                )
             except BufferFullError as exc:
-                retry = RetryInfo(
-                    retry_delay=Duration(
-                        seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9)
-                    )
+                delay = Duration(
+                    seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9)
                 )
                 context.set_trailing_metadata(
-                    (("google.rpc.retryinfo-bin", retry.SerializeToString()),)
+                    (
+                        (
+                            "google.rpc.retryinfo-bin",
+                            RetryInfo(retry_delay=delay).SerializeToString(),
+                        ),
+                    )
                 )
                 context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
             except ClosedError:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
-            response = service.response()
-            if converted.rejected:
-                partial = response.partial_success
-                setattr(partial, service.rejected_field, converted.rejected)
-                partial.error_message = converted.error or ""
             return response.SerializeToString()  # type: ignore[no-any-return]
 
         return export

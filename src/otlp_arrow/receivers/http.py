@@ -31,6 +31,7 @@ from starlette.routing import Route
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
 from otlp_arrow.receivers import otlp_json
+from otlp_arrow.receivers.delivery import ReceiverStats, deliver
 from otlp_arrow.receivers.grpc import SERVICES, ReceiverError
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,14 @@ class HttpReceiver:
         max_receive_bytes: int,
         retry_after_s: float,
         cors_origins: list[str] | None = None,
+        stats: ReceiverStats | None = None,
+        ready: Callable[[], bool] = lambda: True,
+        metrics_text: Callable[[], str] | None = None,
     ) -> None:
         self._accept = accept
+        self.stats = stats if stats is not None else ReceiverStats()
+        self._ready = ready
+        self._metrics_text = metrics_text
         self._host = host
         self._port = port
         self._max = max_receive_bytes
@@ -65,6 +72,9 @@ class HttpReceiver:
             Route(f"/v1/{signal}", self._endpoint(signal), methods=["POST"]) for signal in SERVICES
         ]
         routes.append(Route("/healthz", self._healthz, methods=["GET"]))
+        routes.append(Route("/readyz", self._readyz, methods=["GET"]))
+        if metrics_text is not None:
+            routes.append(Route("/metrics", self._metrics, methods=["GET"]))
         middleware = []
         if cors_origins:
             middleware.append(
@@ -124,6 +134,17 @@ class HttpReceiver:
     async def _healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
+    async def _readyz(self, request: Request) -> Response:
+        if self._ready():
+            return PlainTextResponse("ready\n")
+        return PlainTextResponse("not ready\n", status_code=503)
+
+    async def _metrics(self, request: Request) -> Response:
+        assert self._metrics_text is not None
+        return PlainTextResponse(
+            self._metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
     def _endpoint(self, signal: str) -> Callable[[Request], Any]:
         service = SERVICES[signal]
 
@@ -144,6 +165,7 @@ class HttpReceiver:
                 )
             try:
                 body = await self._read(request)
+                self.stats.add(signal, "http", requests=1, bytes_received=len(body))
                 if encoding == "gzip":
                     body = _gunzip(body, self._max)
             except _TooLargeError as exc:
@@ -153,9 +175,17 @@ class HttpReceiver:
             try:
                 converted = await run_in_threadpool(_convert, body, content_type, service.request)
             except ValueError as exc:
+                self.stats.add(signal, "http", malformed_requests=1)
                 return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
             try:
-                self._accept(converted)
+                response = deliver(
+                    converted,
+                    self._accept,
+                    self.stats,
+                    "http",
+                    service.response(),
+                    service.rejected_field,
+                )
             except BufferFullError as exc:
                 return _status(429, str(exc), content_type, {"Retry-After": str(self._retry_after)})
             except ClosedError:
@@ -165,11 +195,6 @@ class HttpReceiver:
                     content_type,
                     {"Retry-After": str(self._retry_after)},
                 )
-            response = service.response()
-            if converted.rejected:
-                partial = response.partial_success
-                setattr(partial, service.rejected_field, converted.rejected)
-                partial.error_message = converted.error or ""
             return _encoded(200, response, content_type)
 
         return export
