@@ -1,4 +1,5 @@
-"""``otlp-arrow serve`` as a real subprocess: listens, stores, stops cleanly on SIGTERM."""
+"""``otlp-arrow serve`` as a real subprocess with the official OTLP exporters as clients:
+all signals over gRPC and HTTP, then SIGTERM; everything acknowledged is in the files."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ import subprocess
 import sysconfig
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.exporter.otlp.proto.grpc import _log_exporter as grpc_logs
+from opentelemetry.exporter.otlp.proto.grpc import metric_exporter as grpc_metrics
+from opentelemetry.exporter.otlp.proto.grpc import trace_exporter as grpc_traces
+from opentelemetry.exporter.otlp.proto.http import _log_exporter as http_logs
+from opentelemetry.exporter.otlp.proto.http import metric_exporter as http_metrics
+from opentelemetry.exporter.otlp.proto.http import trace_exporter as http_traces
 
 from otlp_arrow import arrow_to_otlp, read_table
 from tests import sdk_data
@@ -21,8 +29,16 @@ from tests.helpers import EOS, data_files
 from tests.otlp_compare import assert_same
 
 
+def _merged(*requests: Any) -> Any:
+    merged = type(requests[0])()
+    for request in requests:
+        merged.MergeFrom(request)
+    return merged
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
-def test_serve_stores_what_clients_send_and_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_stores_what_official_clients_send_and_stops_cleanly(tmp_path: Path) -> None:
     exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
     assert exe is not None
     out = tmp_path / "data"
@@ -32,23 +48,39 @@ def test_serve_stores_what_clients_send_and_stops_cleanly(tmp_path: Path) -> Non
         text=True,
     )
     assert proc.stderr is not None
-    port = None
-    deadline = time.monotonic() + 30
+    ports: dict[str, int] = {}
     lines = []
-    while port is None and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(ports) < 2 and time.monotonic() < deadline:
         line = proc.stderr.readline()
         lines.append(line)
-        match = re.search(r"OTLP/gRPC listening on 127\.0\.0\.1:(\d+)", line)
-        port = int(match.group(1)) if match else None
-    assert port, "".join(lines)
-    spans = sdk_data.spans()
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True)
-    assert exporter.export(spans) is SpanExportResult.SUCCESS  # acknowledged...
+        match = re.search(r"OTLP/(gRPC|HTTP) listening on 127\.0\.0\.1:(\d+)", line)
+        if match:
+            ports[match.group(1)] = int(match.group(2))
+    assert len(ports) == 2, "".join(lines)
+    spans, records, metrics = (sdk_data.spans(), sdk_data.log_records(), sdk_data.metrics_data())
+    grpc_endpoint = f"127.0.0.1:{ports['gRPC']}"
+    http_base = f"http://127.0.0.1:{ports['HTTP']}/v1"
+    results = [
+        grpc_traces.OTLPSpanExporter(endpoint=grpc_endpoint, insecure=True).export(spans),
+        grpc_logs.OTLPLogExporter(endpoint=grpc_endpoint, insecure=True).export(records),
+        grpc_metrics.OTLPMetricExporter(endpoint=grpc_endpoint, insecure=True).export(metrics),
+        http_traces.OTLPSpanExporter(endpoint=f"{http_base}/traces").export(spans),
+        http_logs.OTLPLogExporter(endpoint=f"{http_base}/logs").export(records),
+        http_metrics.OTLPMetricExporter(endpoint=f"{http_base}/metrics").export(metrics),
+    ]
+    assert [result.name for result in results] == ["SUCCESS"] * 6  # acknowledged...
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     rest = proc.stderr.read()
     proc.stderr.close()
     assert "otlp-arrow stopped" in rest
-    # ...so it is in the files, which are closed properly
-    assert_same(arrow_to_otlp(read_table(out, "traces"), "traces"), encode_spans(spans))
-    assert all(f.read_bytes().endswith(EOS) for f in data_files(out, "traces"))
+    # ...so it is in the files (twice: once per protocol), and the files are closed properly
+    expected = {
+        "traces": encode_spans(spans),
+        "logs": encode_logs(records),
+        "metrics": encode_metrics(metrics),
+    }
+    for name, request in expected.items():
+        assert_same(arrow_to_otlp(read_table(out, name), name), _merged(request, request))
+        assert all(f.read_bytes().endswith(EOS) for f in data_files(out, name))
