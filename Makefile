@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benches/bench_convert.py
 	$(BIN)/python benches/bench_exporters.py
+	$(BIN)/python benches/bench_receiver.py
 
 clean:
 	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

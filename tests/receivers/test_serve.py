@@ -84,3 +84,63 @@ def test_serve_stores_what_official_clients_send_and_stops_cleanly(tmp_path: Pat
     for name, request in expected.items():
         assert_same(arrow_to_otlp(read_table(out, name), name), _merged(request, request))
         assert all(f.read_bytes().endswith(EOS) for f in data_files(out, name))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
+def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    import threading
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
+    assert exe is not None
+    out = tmp_path / "data"
+    proc = subprocess.Popen(
+        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0", "--http-port", "off"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    port = None
+    while port is None:
+        line = proc.stderr.readline()
+        assert line, "server did not start"
+        match = re.search(r"OTLP/gRPC listening on 127\.0\.0\.1:(\d+)", line)
+        port = int(match.group(1)) if match else None
+    acknowledged: list[bytes] = []
+    lock = threading.Lock()
+
+    def send(client: int) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(
+                "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+            )
+            for n in range(10_000):
+                request = ExportTraceServiceRequest()
+                spans = request.resource_spans.add().scope_spans.add().spans
+                ids = [bytes([client, n % 256, n // 256, i]) * 2 for i in range(20)]
+                for span_id in ids:
+                    spans.add(trace_id=b"t" * 16, span_id=span_id, name="load")
+                try:
+                    call(request.SerializeToString(), timeout=10)
+                except grpc.RpcError:
+                    return  # the server is going away; this request was not acknowledged
+                with lock:
+                    acknowledged.extend(ids)
+
+    clients = [threading.Thread(target=send, args=(c,)) for c in range(4)]
+    for thread in clients:
+        thread.start()
+    while len(acknowledged) < 2_000:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)  # while the clients are still sending
+    for thread in clients:
+        thread.join(60)
+    assert proc.wait(30) == 0
+    proc.stderr.close()
+    stored = set(read_table(out, "traces").column("span_id").to_pylist())
+    missing = [span_id for span_id in acknowledged if span_id not in stored]
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged spans lost"
