@@ -115,7 +115,7 @@ def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: 
 
     def send(client: int) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(
+            call: Any = channel.unary_unary(
                 "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
             )
             for n in range(10_000):
