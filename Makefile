@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
 	touch $(STAMP)
 

@@ -11,4 +11,10 @@ fi
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+# OpenTelemetry JS, a real OTLP/JSON client for tests/receivers/test_js_client.py
+if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix tests/js --no-audit --no-fund --silent
+else
+    echo "npm not found: the OpenTelemetry JS client test will be skipped" >&2
+fi
 echo "otlp-arrow installed in $VENV"

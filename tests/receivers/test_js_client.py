@@ -1,0 +1,77 @@
+"""OTLP/JSON as a real SDK sends it: OpenTelemetry JS (Node.js) against ``otlp-arrow serve``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from otlp_arrow import arrow_to_otlp, read_table
+
+JS = Path(__file__).parents[1] / "js"
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
+def test_opentelemetry_js_sends_otlp_json_to_serve(tmp_path: Path) -> None:
+    assert (JS / "node_modules" / "@opentelemetry").is_dir(), (
+        "run scripts/setup.sh (npm ci --prefix tests/js) first"
+    )
+    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
+    assert exe is not None and NODE is not None
+    out = tmp_path / "data"
+    proc = subprocess.Popen(
+        [exe, "serve", "--output-dir", str(out), "--grpc-port", "off", "--http-port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    port = None
+    while port is None:
+        line = proc.stderr.readline()
+        assert line, "server did not start"
+        match = re.search(r"OTLP/HTTP listening on 127\.0\.0\.1:(\d+)", line)
+        port = int(match.group(1)) if match else None
+    sent = subprocess.run(
+        [NODE, str(JS / "send_spans.js"), f"http://127.0.0.1:{port}/v1/traces"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    proc.stderr.close()
+    assert sent.returncode == 0, sent.stderr
+    ids = json.loads(sent.stdout)
+
+    spans = read_table(out, "traces")
+    assert spans.num_rows == 2
+    root = spans.filter(pc.equal(spans["name"], "GET /cart"))
+    child = spans.filter(pc.equal(spans["name"], "SELECT cart"))
+    assert root["trace_id"][0].as_py().hex() == ids["trace"]
+    assert root["span_id"][0].as_py().hex() == ids["root"]
+    assert child["parent_span_id"][0].as_py().hex() == ids["root"]
+    assert (root["kind"][0].as_py(), child["kind"][0].as_py()) == (2, 1)  # SERVER, INTERNAL
+    assert (root["status_code"][0].as_py(), root["status_message"][0].as_py()) == (
+        2,
+        "card declined",
+    )
+    assert root["service_name"][0].as_py() == "js-shop"
+    span = arrow_to_otlp(root, "traces").resource_spans[0].scope_spans[0].spans[0]
+    attrs = {kv.key: kv.value for kv in span.attributes}
+    assert attrs["http.status_code"].int_value == 500
+    assert attrs["cart.total"].double_value == 12.5
+    assert attrs["cart.empty"].HasField("bool_value") and not attrs["cart.empty"].bool_value
+    assert [v.string_value for v in attrs["tags"].array_value.values] == ["a", "b"]
+    assert attrs["big"].int_value == 9007199254740991
+    assert [e.name for e in span.events] == ["cache.miss"]
+    link = arrow_to_otlp(child, "traces").resource_spans[0].scope_spans[0].spans[0].links[0]
+    assert link.span_id.hex() == ids["root"]
