@@ -253,7 +253,24 @@ def test_full_buffer_is_429_with_retry_after(tmp_path: Path) -> None:
         status, headers, _ = _post(
             service, "/v1/traces", json.dumps(JSON_SPANS).encode(), "application/json"
         )
-    assert status == 429 and headers["retry-after"] == "3"
+        assert status == 429 and headers["retry-after"] == "3"
+        one_span = json.loads(json.dumps(JSON_SPANS))
+        del one_span["resourceSpans"][0]["scopeSpans"][0]["spans"][1]
+        assert (
+            _post(service, "/v1/traces", json.dumps(one_span).encode(), "application/json")[0]
+            == 200
+        )  # what fits is still taken
+        assert (
+            _post(service, "/v1/traces", json.dumps(one_span).encode(), "application/json")[0]
+            == 429
+        )  # full now
+        service.library.flush()  # the writer drains the buffer...
+        with urllib.request.urlopen(f"http://127.0.0.1:{service.http_port}/readyz") as ready:
+            assert ready.status == 200
+        assert (
+            _post(service, "/v1/traces", json.dumps(one_span).encode(), "application/json")[0]
+            == 200
+        )  # ...and the server takes data again
 
 
 def test_cors_is_off_by_default_and_configurable(tmp_path: Path, service: Service) -> None:
