@@ -23,6 +23,7 @@ def test_one_error_tree() -> None:
         "ConfigError",
         "ConversionError",
         "InputTypeError",
+        "ReceiverError",
         "StorageError",
     ):
         assert issubclass(getattr(otlp_arrow, name), otlp_arrow.OtlpArrowError)

@@ -13,6 +13,7 @@ from otlp_arrow.errors import (
     ConversionError,
     InputTypeError,
     OtlpArrowError,
+    ReceiverError,
     StorageError,
 )
 from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
@@ -24,6 +25,7 @@ from otlp_arrow.schema import (
     TRACES_SCHEMA,
     schema_for,
 )
+from otlp_arrow.service import Service
 from otlp_arrow.storage.reader import read_table
 
 __all__ = [
@@ -40,7 +42,9 @@ __all__ = [
     "OtlpLogExporter",
     "OtlpMetricExporter",
     "OtlpSpanExporter",
+    "ReceiverError",
     "SCHEMA_VERSION",
+    "Service",
     "StorageError",
     "TRACES_SCHEMA",
     "__version__",

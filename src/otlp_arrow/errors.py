@@ -34,6 +34,10 @@ class ClosedError(OtlpArrowError, RuntimeError):
     """The library (or pipeline) was shut down; it accepts no more data."""
 
 
+class ReceiverError(OtlpArrowError):
+    """An OTLP receiver could not start (for example, its port is taken)."""
+
+
 class StorageError(OtlpArrowError, OSError):
     """Reading or writing a file failed. ``path`` is the file or directory concerned."""
 

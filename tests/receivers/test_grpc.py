@@ -25,7 +25,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otlp_arrow import arrow_to_otlp, read_table
-from otlp_arrow.receivers.grpc import ReceiverError
+from otlp_arrow.errors import ReceiverError
 from otlp_arrow.service import Service
 from tests import sdk_data
 from tests.otlp_compare import assert_same

@@ -33,7 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from otlp_arrow.convert import Converted, convert_request
-from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, OtlpArrowError
+from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, ReceiverError
 from otlp_arrow.receivers.delivery import ReceiverStats, deliver
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ SERVICES = {
         "rejected_log_records",
     ),
 }
-
-
-class ReceiverError(OtlpArrowError):
-    """A receiver could not start (for example, its port is taken)."""
 
 
 class GrpcReceiver:
