@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,3 +39,35 @@ def python(
 
 def data_files(root: Path, signal: str) -> list[Path]:
     return sorted((root / signal).rglob("*.arrows"))
+
+
+def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """Start ``otlp-arrow serve --output-dir out *args``; return the process and its ports
+    ({"gRPC": port, "HTTP": port} for the listeners that are on)."""
+    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
+    assert exe is not None, "the otlp-arrow console script is not installed"
+    proc = subprocess.Popen(
+        [exe, "serve", "--output-dir", str(out), *args], stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    ports: dict[str, int] = {}
+    lines = []
+    while True:
+        line = proc.stderr.readline()
+        lines.append(line)
+        assert line, f"otlp-arrow serve did not start:\n{''.join(lines)}"
+        match = re.search(r"OTLP/(gRPC|HTTP) listening on \S+:(\d+)", line)
+        if match:
+            ports[match.group(1)] = int(match.group(2))
+        if "writing to" in line:  # logged once every listener is up
+            return proc, ports
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, wait for a clean exit (code 0), return what the server logged after."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert proc.stderr is not None
+    rest = proc.stderr.read()
+    proc.stderr.close()
+    return rest

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import signal
 import subprocess
-import sysconfig
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
 
 from otlp_arrow import arrow_to_otlp, read_table
+from tests.helpers import start_serve, stop_serve
 
 JS = Path(__file__).parents[1] / "js"
 NODE = shutil.which("node")
@@ -25,30 +24,17 @@ def test_opentelemetry_js_sends_otlp_json_to_serve(tmp_path: Path) -> None:
     assert (JS / "node_modules" / "@opentelemetry").is_dir(), (
         "run scripts/setup.sh (npm ci --prefix tests/js) first"
     )
-    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
-    assert exe is not None and NODE is not None
+    assert NODE is not None
     out = tmp_path / "data"
-    proc = subprocess.Popen(
-        [exe, "serve", "--output-dir", str(out), "--grpc-port", "off", "--http-port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    port = None
-    while port is None:
-        line = proc.stderr.readline()
-        assert line, "server did not start"
-        match = re.search(r"OTLP/HTTP listening on 127\.0\.0\.1:(\d+)", line)
-        port = int(match.group(1)) if match else None
+    proc, ports = start_serve(out, "--grpc-port", "off", "--http-port", "0")
+    port = ports["HTTP"]
     sent = subprocess.run(
         [NODE, str(JS / "send_spans.js"), f"http://127.0.0.1:{port}/v1/traces"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
-    proc.stderr.close()
+    stop_serve(proc)
     assert sent.returncode == 0, sent.stderr
     ids = json.loads(sent.stdout)
 

@@ -3,11 +3,7 @@ all signals over gRPC and HTTP, then SIGTERM; everything acknowledged is in the 
 
 from __future__ import annotations
 
-import re
-import shutil
 import signal
-import subprocess
-import sysconfig
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +21,7 @@ from opentelemetry.exporter.otlp.proto.http import trace_exporter as http_traces
 
 from otlp_arrow import arrow_to_otlp, read_table
 from tests import sdk_data
-from tests.helpers import EOS, data_files
+from tests.helpers import EOS, data_files, start_serve, stop_serve
 from tests.otlp_compare import assert_same
 
 
@@ -39,25 +35,8 @@ def _merged(*requests: Any) -> Any:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
 def test_serve_stores_what_official_clients_send_and_stops_cleanly(tmp_path: Path) -> None:
-    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
-    assert exe is not None
     out = tmp_path / "data"
-    proc = subprocess.Popen(
-        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0", "--http-port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    ports: dict[str, int] = {}
-    lines = []
-    deadline = time.monotonic() + 30
-    while len(ports) < 2 and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        lines.append(line)
-        match = re.search(r"OTLP/(gRPC|HTTP) listening on 127\.0\.0\.1:(\d+)", line)
-        if match:
-            ports[match.group(1)] = int(match.group(2))
-    assert len(ports) == 2, "".join(lines)
+    proc, ports = start_serve(out, "--grpc-port", "0", "--http-port", "0")
     spans, records, metrics = (sdk_data.spans(), sdk_data.log_records(), sdk_data.metrics_data())
     grpc_endpoint = f"127.0.0.1:{ports['gRPC']}"
     http_base = f"http://127.0.0.1:{ports['HTTP']}/v1"
@@ -70,11 +49,7 @@ def test_serve_stores_what_official_clients_send_and_stops_cleanly(tmp_path: Pat
         http_metrics.OTLPMetricExporter(endpoint=f"{http_base}/metrics").export(metrics),
     ]
     assert [result.name for result in results] == ["SUCCESS"] * 6  # acknowledged...
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
-    rest = proc.stderr.read()
-    proc.stderr.close()
-    assert "otlp-arrow stopped" in rest
+    assert "otlp-arrow stopped" in stop_serve(proc)
     # ...so it is in the files (twice: once per protocol), and the files are closed properly
     expected = {
         "traces": encode_spans(spans),
@@ -95,21 +70,9 @@ def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: 
         ExportTraceServiceRequest,
     )
 
-    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
-    assert exe is not None
     out = tmp_path / "data"
-    proc = subprocess.Popen(
-        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0", "--http-port", "off"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    port = None
-    while port is None:
-        line = proc.stderr.readline()
-        assert line, "server did not start"
-        match = re.search(r"OTLP/gRPC listening on 127\.0\.0\.1:(\d+)", line)
-        port = int(match.group(1)) if match else None
+    proc, ports = start_serve(out, "--grpc-port", "0", "--http-port", "off")
+    port = ports["gRPC"]
     acknowledged: list[bytes] = []
     lock = threading.Lock()
 
@@ -136,11 +99,9 @@ def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: 
         thread.start()
     while len(acknowledged) < 2_000:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)  # while the clients are still sending
+    stop_serve(proc)  # while the clients are still sending
     for thread in clients:
         thread.join(60)
-    assert proc.wait(30) == 0
-    proc.stderr.close()
     stored = set(read_table(out, "traces").column("span_id").to_pylist())
     missing = [span_id for span_id in acknowledged if span_id not in stored]
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged spans lost"
