@@ -130,7 +130,6 @@ TRACES_SCHEMA: Final = _schema(
     ],
 )
 
-METRIC_TYPES: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 #: The columns that come from the ``Metric`` message (the same for all its data points),
 #: except ``metric_metadata``.
 METRIC_COLUMNS: Final = (
