@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -51,3 +52,43 @@ def test_config_docs_and_errors(tmp_path: Path, capsys: object) -> None:
     assert bad.returncode == 1 and "cannot read config file" in bad.stderr
     assert _run().returncode == 2
     assert render_docs().startswith("| Setting")
+
+
+def test_query_formats_and_stats(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    import pyarrow as pa
+
+    assert _run("demo", "--spans", "100", "--rounds", "1", cwd=tmp_path).returncode == 0
+    sql = (
+        "SELECT trace_id, name, duration_ns, start_time, attributes FROM traces "
+        "ORDER BY duration_ns DESC LIMIT 3"
+    )
+    table = _run("query", sql, "--format", "table", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split(" | ")[0].strip() == "trace_id"
+    assert table.stdout.rstrip().endswith("(3 rows)")
+    piped = _run("query", sql, cwd=tmp_path)  # not a terminal: CSV by default
+    rows = list(csv.DictReader(io.StringIO(piped.stdout)))
+    assert len(rows) == 3 and re.fullmatch(r"[0-9a-f]{32}", rows[0]["trace_id"])
+    assert rows[0]["start_time"].endswith("Z")
+    lines = _run("query", sql, "--format", "json", cwd=tmp_path).stdout.splitlines()
+    first = json.loads(lines[0])
+    assert re.fullmatch(r"[0-9a-f]{32}", first["trace_id"])
+    assert json.loads(first["attributes"])["http.request.method"] == "GET"
+    raw = subprocess.run(
+        [EXE, "query", sql, "--format", "arrow"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    arrow = pa.ipc.open_stream(raw.stdout).read_all()
+    assert arrow.num_rows == 3 and pa.types.is_binary(arrow.schema.field("trace_id").type)
+    bad = _run("query", "SELECT nope FROM traces", cwd=tmp_path)
+    assert bad.returncode == 1 and "SQL error" in bad.stderr
+    stats = _run("stats", cwd=tmp_path)
+    assert stats.returncode == 0
+    traces_line = next(line for line in stats.stdout.splitlines() if line.startswith("traces"))
+    assert traces_line.split()[1] == "100" and "payment" in traces_line

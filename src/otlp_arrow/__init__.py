@@ -18,6 +18,7 @@ from otlp_arrow.errors import (
 )
 from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.query import Store, connect
 from otlp_arrow.schema import (
     LOGS_SCHEMA,
     METRICS_SCHEMA,
@@ -46,9 +47,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "Service",
     "StorageError",
+    "Store",
     "TRACES_SCHEMA",
     "__version__",
     "arrow_to_otlp",
+    "connect",
     "otlp_to_arrow",
     "read_table",
     "schema_for",

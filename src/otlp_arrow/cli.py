@@ -9,9 +9,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from otlp_arrow._output import FORMATS, write
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import OtlpArrowError
+from otlp_arrow.query import connect
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--grpc-port", help="OTLP/gRPC port (default 4317; 0 picks a free one)")
     serve.add_argument("--http-port", help="OTLP/HTTP port (default 4318; 0 picks a free one)")
+
+    query = commands.add_parser(
+        "query", help="run SQL over the views traces, metrics and logs (DuckDB)"
+    )
+    query.add_argument("sql", help='for example "SELECT name, count(*) FROM traces GROUP BY 1"')
+    _common(query)
+    query.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="table (default in a terminal), csv (default in a pipe), json "
+        "lines, or an Arrow IPC stream",
+    )
+
+    stats = commands.add_parser("stats", help="rows, files, bytes, time range, top services")
+    _common(stats)
 
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
@@ -71,6 +88,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = Config.load(config_file=args.config, **overrides)
         if args.command == "serve":
             return _serve(config)
+        if args.command == "query":
+            fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+            result = connect(config.output_dir).sql(args.sql)
+            sys.stdout.flush()
+            write(result, fmt, sys.stdout, sys.stdout.buffer)
+            return 0
+        if args.command == "stats":
+            _print_stats(config)
+            return 0
         if args.command == "demo":
             from otlp_arrow import _demo
 
@@ -88,6 +114,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _print_stats(config: Config) -> None:
+    print(f"telemetry under {config.output_dir.resolve()}")
+    print(
+        f"{'signal':<8} {'rows':>10} {'files':>6} {'bytes':>12}  {'first':<24} "
+        f"{'last':<24} top services"
+    )
+    for s in connect(config.output_dir).summary():
+        first = s.first.isoformat(timespec="seconds") if s.first else "-"
+        last = s.last.isoformat(timespec="seconds") if s.last else "-"
+        services = ", ".join(f"{name} ({count})" for name, count in s.top_services) or "-"
+        print(
+            f"{s.signal:<8} {s.rows:>10,} {s.files:>6} {s.bytes:>12,}  {first:<24} "
+            f"{last:<24} {services}"
+        )
 
 
 def _serve(config: Config) -> int:

@@ -1,0 +1,85 @@
+"""otlp_arrow.connect: filtered tables, SQL and summaries over real stored files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from otlp_arrow import ConversionError, OtlpLibrary, _sample, connect
+from tests.helpers import T0
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("query")
+    with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
+        for seed in range(3):
+            traces = _sample.traces(40, start_ns=T0 + seed * 3600 * 10**9, seed=seed)
+            library.export_traces(traces)
+            library.export_metrics(_sample.metrics(10, time_ns=T0, seed=seed))
+            library.export_logs(_sample.logs(20, start_ns=T0, seed=seed, traces_request=traces))
+            library.flush()  # several batches, as in real use
+    return out
+
+
+def test_filters(stored: Path) -> None:
+    store = connect(stored)
+    spans = store.traces()
+    assert spans.num_rows == 120
+    first_hour = datetime.fromtimestamp(T0 / 1e9, UTC)
+    in_hour = store.traces(start=first_hour, end=first_hour + timedelta(hours=1))
+    assert in_hour.num_rows == 40
+    frontend = store.traces(service="frontend")
+    assert 0 < frontend.num_rows < 120
+    assert set(frontend.column("service_name").to_pylist()) == {"frontend"}
+    trace_id = spans.column("trace_id")[0].as_py()
+    one_trace = store.traces(trace_id=trace_id.hex())
+    assert one_trace.num_rows >= 1
+    assert set(one_trace.column("trace_id").to_pylist()) == {trace_id}
+    assert (
+        store.logs(trace_id=trace_id).num_rows
+        == pc.sum(pc.equal(store.logs().column("trace_id"), trace_id)).as_py()
+    )
+    assert store.metrics(service="frontend").num_rows == store.metrics().num_rows == 30
+
+
+def test_bad_filters_are_clear_errors(stored: Path) -> None:
+    store = connect(stored)
+    with pytest.raises(ConversionError, match="has no time zone"):
+        store.traces(start=datetime(2026, 1, 1))
+    with pytest.raises(ConversionError, match="is not hex"):
+        store.traces(trace_id="xyz")
+    with pytest.raises(ConversionError, match="16 bytes"):
+        store.traces(trace_id="abcd")
+
+
+def test_sql_over_all_three_signals(stored: Path) -> None:
+    store = connect(stored)
+    result = store.sql(
+        "SELECT t.service_name, count(*) AS n FROM logs l "
+        "JOIN traces t ON l.trace_id = t.trace_id AND l.span_id = t.span_id "
+        "GROUP BY ALL ORDER BY n DESC"
+    )
+    assert sum(result.column("n").to_pylist()) == 60  # every log joins its span
+    assert store.sql("SELECT count(*) AS n FROM metrics").column("n").to_pylist() == [30]
+    with pytest.raises(ConversionError, match="SQL error"):
+        store.sql("SELECT nope FROM traces")
+
+
+def test_summary(stored: Path) -> None:
+    summary = {s.signal: s for s in connect(stored).summary()}
+    traces = summary["traces"]
+    assert (traces.rows, traces.files) == (120, 1) and traces.bytes > 0
+    assert traces.first is not None and traces.last is not None and traces.first < traces.last
+    assert {name for name, _ in traces.top_services} == {"frontend", "cart", "payment"}
+    assert summary["logs"].rows == 60 and summary["metrics"].rows == 30
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    store = connect(tmp_path)
+    assert store.traces().num_rows == 0
+    assert store.sql("SELECT count(*) AS n FROM traces").column("n").to_pylist() == [0]
+    assert connect(tmp_path).summary()[0].first is None
