@@ -92,3 +92,33 @@ def test_query_formats_and_stats(tmp_path: Path) -> None:
     assert stats.returncode == 0
     traces_line = next(line for line in stats.stdout.splitlines() if line.startswith("traces"))
     assert traces_line.split()[1] == "100" and "payment" in traces_line
+
+
+def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
+    import signal as signals
+    import time
+
+    from otlp_arrow import OtlpLibrary, _sample
+
+    assert EXE is not None
+    out = tmp_path / "data"
+    with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
+        library.export_traces(_sample.traces(5, start_ns=10**18, seed=1))  # before tail: not shown
+        library.flush()
+        proc = subprocess.Popen([EXE, "tail", "--output-dir", str(out), "--service", "frontend"],
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)  # tail has looked at what is there
+        traces = _sample.traces(8, start_ns=2 * 10**18, seed=2)
+        library.export_traces(traces)
+        library.export_logs(_sample.logs(1, start_ns=2 * 10**18, traces_request=traces))
+        library.flush()
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]  # 2 frontend spans + 1 log record
+        proc.send_signal(signals.SIGINT)
+        assert proc.wait(10) in (0, 130)
+        proc.stdout.close()
+    spans = [line for line in lines if " span " in line]
+    logs = [line for line in lines if " log " in line]
+    assert len(spans) == 2 and len(logs) == 1
+    assert all("frontend" in line and "GET /" in line for line in spans)
+    assert re.search(r"\b[0-9a-f]{32}\b", spans[0])  # the trace id, to look it up

@@ -127,3 +127,29 @@ def render_table(table: pa.Table, max_rows: int = 50) -> str:
 
 def _cut(value: str, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def tail_lines(signal: str, batch: pa.RecordBatch, service: str | None) -> list[str]:
+    """One readable line per span or log record of ``batch`` (only ``service``'s if given)."""
+    lines = []
+    for row in for_display(pa.Table.from_batches([batch])).to_pylist():
+        if service is not None and row["service_name"] != service:
+            continue
+        if signal == "traces":
+            status = _STATUS.get(row["status_code"], "unset")
+            lines.append(
+                f"{row['start_time']} span {row['service_name']} {row['name']} "
+                f"{(row['duration_ns'] or 0) / 1e6:.1f} ms {status} {row['trace_id']}"
+            )
+        else:
+            body = row["body"]
+            text = json.loads(body) if body else ""  # an AnyValue: its value as JSON text
+            lines.append(
+                f"{row['time'] or row['observed_time']} log {row['service_name']} "
+                f"{row['severity_text'] or row['severity_number']} {text} "
+                f"{row['trace_id'] or '-'}"
+            )
+    return lines
+
+
+_STATUS = {0: "unset", 1: "ok", 2: "ERROR"}

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from otlp_arrow._output import FORMATS, write
+from otlp_arrow._output import FORMATS, tail_lines, write
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import OtlpArrowError
@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "lines, or an Arrow IPC stream",
     )
 
+    tail = commands.add_parser("tail", help="follow new spans and log records; Ctrl+C stops")
+    _common(tail)
+    tail.add_argument("--signal", choices=("traces", "logs"), help="only this signal")
+    tail.add_argument("--service", help="only this service")
+
     stats = commands.add_parser("stats", help="rows, files, bytes, time range, top services")
     _common(stats)
 
@@ -94,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()
             write(result, fmt, sys.stdout, sys.stdout.buffer)
             return 0
+        if args.command == "tail":
+            signals = (args.signal,) if args.signal else ("traces", "logs")
+            for signal, batch in connect(config.output_dir).follow(signals):
+                for line in tail_lines(signal, batch, args.service):
+                    print(line, flush=True)
         if args.command == "stats":
             _print_stats(config)
             return 0

@@ -10,6 +10,8 @@ Filters are applied batch by batch while reading, so only matching rows are kept
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +127,32 @@ class Store:
                 )
             )
         return out
+
+    def follow(
+        self, signals: tuple[str, ...] = ("traces", "logs"), poll_s: float = 0.5
+    ) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Yield ``(signal, batch)`` for every batch written from now on (what is on disk
+        already is skipped), polling every ``poll_s``; runs until the caller stops. A file is
+        read again only when its size changed."""
+        seen: dict[Path, tuple[int, int]] = {}  # path -> (size, batches read)
+
+        def scan(emit: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+            for signal in signals:
+                for info in signal_files(self.output_dir, signal):
+                    size, done = seen.get(info.path, (-1, 0))
+                    if info.size == size:
+                        continue
+                    batches = list(read_file(info.path))
+                    seen[info.path] = (info.size, len(batches))
+                    if emit:
+                        for batch in batches[done:]:
+                            yield signal, batch
+
+        for _ in scan(emit=False):
+            pass
+        while True:
+            yield from scan(emit=True)
+            time.sleep(poll_s)
 
     def _read(
         self,
