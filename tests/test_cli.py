@@ -105,8 +105,11 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
     with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
         library.export_traces(_sample.traces(5, start_ns=10**18, seed=1))  # before tail: not shown
         library.flush()
-        proc = subprocess.Popen([EXE, "tail", "--output-dir", str(out), "--service", "frontend"],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [EXE, "tail", "--output-dir", str(out), "--service", "frontend"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.0)  # tail has looked at what is there
         traces = _sample.traces(8, start_ns=2 * 10**18, seed=2)
         library.export_traces(traces)
