@@ -45,8 +45,13 @@ def run(config: Config, *, spans: int = 2000, rounds: int = 5) -> int:
         )
     _print_top_spans(out)
     print()
-    print(f"Read it back in Python:   otlp_arrow.read_table({str(out)!r}, 'traces')")
-    print("Or with DuckDB:           see docs/schema.md for example queries")
+    where = "" if out == Path("otlp-arrow-data") else f" --output-dir {out}"
+    print(
+        "Query it with SQL:        otlp-arrow query "
+        f'"SELECT name, count(*) FROM traces GROUP BY 1"{where}'
+    )
+    print(f"Or in Python:             otlp_arrow.connect({str(out)!r}).traces()")
+    print("More: docs/querying.md and docs/schema.md")
     return 0
 
 
