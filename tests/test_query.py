@@ -83,3 +83,26 @@ def test_empty_directory(tmp_path: Path) -> None:
     assert store.traces().num_rows == 0
     assert store.sql("SELECT count(*) AS n FROM traces").column("n").to_pylist() == [0]
     assert connect(tmp_path).summary()[0].first is None
+
+
+def test_follow_yields_only_what_is_written_afterwards(tmp_path: Path) -> None:
+    import threading
+
+    with OtlpLibrary(output_dir=tmp_path, write_interval="10ms") as library:
+        library.export_logs(_sample.logs(3, start_ns=T0))  # already there: not followed
+        library.flush()
+        follow = connect(tmp_path).follow(("logs",), poll_s=0.02)
+
+        def later() -> None:
+            import time
+
+            time.sleep(0.3)
+            library.export_logs(_sample.logs(4, start_ns=T0 + 10**12, seed=9))
+            library.flush()
+
+        writer = threading.Thread(target=later)
+        writer.start()
+        signal, batch = next(follow)  # waits for the new batch
+        writer.join()
+    assert signal == "logs" and batch.num_rows == 4
+    assert pc.min(batch.column("time")).value >= T0 + 10**12
