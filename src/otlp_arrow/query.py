@@ -23,7 +23,7 @@ import pyarrow.dataset as ds
 
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import SIGNALS, TIMESTAMP, schema_for
-from otlp_arrow.storage.reader import read_file, signal_files
+from otlp_arrow.storage.reader import iter_batches, read_file, signal_files
 
 #: The column each signal's time filters apply to.
 TIME_COLUMN = {"traces": "start_time", "metrics": "time", "logs": "time"}
@@ -167,12 +167,11 @@ class Store:
 
     def _batches(self, signal: str, condition: pc.Expression | None) -> list[pa.RecordBatch]:
         batches = []
-        for info in signal_files(self.output_dir, signal):
-            for batch in read_file(info.path):
-                if condition is not None:
-                    batch = batch.filter(condition)
-                if batch.num_rows:
-                    batches.append(batch)
+        for batch in iter_batches(self.output_dir, signal):
+            if condition is not None:
+                batch = batch.filter(condition)
+            if batch.num_rows:
+                batches.append(batch)
         return batches
 
 

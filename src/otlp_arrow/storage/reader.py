@@ -44,9 +44,13 @@ def signal_files(output_dir: Path | str, signal: str) -> list[fs.FileInfo]:
     return fs.list_files(Path(output_dir) / signal, SUFFIX)
 
 
+def iter_batches(output_dir: Path | str, signal: str) -> Iterator[pa.RecordBatch]:
+    """Every complete batch of ``signal`` under ``output_dir``, oldest file first."""
+    for info in signal_files(output_dir, signal):
+        yield from read_file(info.path)
+
+
 def read_table(output_dir: Path | str, signal: str) -> pa.Table:
     """All complete batches of ``signal`` under ``output_dir`` as one ``pyarrow.Table``
     (empty, with the signal's schema, when nothing is stored yet)."""
-    schema = schema_for(signal)
-    batches = [batch for info in signal_files(output_dir, signal) for batch in read_file(info.path)]
-    return pa.Table.from_batches(batches, schema=schema)
+    return pa.Table.from_batches(list(iter_batches(output_dir, signal)), schema=schema_for(signal))
