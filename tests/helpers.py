@@ -37,8 +37,21 @@ def python(
     return done
 
 
-def data_files(root: Path, signal: str) -> list[Path]:
-    return sorted((root / signal).rglob("*.arrows"))
+def data_files(root: Path, signal: str, suffix: str = ".arrows") -> list[Path]:
+    """The signal's files ending in ``suffix`` (``.arrows``: live streams, ``.parquet``:
+    sealed), sorted by name (oldest first)."""
+    return sorted((root / signal).rglob(f"*{suffix}"), key=lambda p: p.name)
+
+
+def all_sealed(root: Path, signal: str) -> bool:
+    """True if the signal has files and every one is a complete Parquet file (no stream file
+    left): what a clean shutdown with the default ``seal: parquet`` leaves."""
+    sealed = data_files(root, signal, ".parquet")
+    return (
+        bool(sealed)
+        and not data_files(root, signal)
+        and all(f.read_bytes().endswith(b"PAR1") for f in sealed)
+    )
 
 
 def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int]]:

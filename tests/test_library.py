@@ -18,7 +18,7 @@ from otlp_arrow import (
     read_table,
     schema_for,
 )
-from tests.helpers import EOS, T0, data_files, python, span_batch
+from tests.helpers import EOS, T0, all_sealed, data_files, python, span_batch
 from tests.otlp_compare import assert_same
 
 
@@ -97,12 +97,13 @@ def test_exit_without_shutdown_still_writes_and_closes_everything(tmp_path: Path
     )
     assert read_table(tmp_path, "traces").num_rows == 25
     assert read_table(tmp_path, "logs").num_rows == 5
-    files = data_files(tmp_path, "traces") + data_files(tmp_path, "logs")
-    assert files and all(f.read_bytes().endswith(EOS) for f in files)
+    assert all_sealed(tmp_path, "traces") and all_sealed(tmp_path, "logs")
 
 
 def test_shutdown_closes_every_file_with_the_end_of_stream_marker(tmp_path: Path) -> None:
-    library = OtlpLibrary(output_dir=tmp_path, rotate_bytes="32KiB", write_interval="10ms")
+    library = OtlpLibrary(
+        output_dir=tmp_path, rotate_bytes="32KiB", write_interval="10ms", seal="off"
+    )
     for seed in range(5):
         library.export_traces(span_batch(100, seed))
         library.flush()

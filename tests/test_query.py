@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from otlp_arrow import ConversionError, OtlpLibrary, _sample, connect
-from tests.helpers import T0
+from tests.helpers import T0, all_sealed, span_batch
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,29 @@ def test_follow_yields_only_what_is_written_afterwards(tmp_path: Path) -> None:
         writer.join()
     assert signal == "logs" and batch.num_rows == 4
     assert pc.min(batch.column("time")).value >= T0 + 10**12
+
+
+def test_follow_shows_rows_once_while_files_rotate_and_get_sealed(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    shown: list[int] = []
+    with OtlpLibrary(output_dir=tmp_path, write_interval="10ms", rotate_bytes="24KiB") as lib:
+        lib.export_traces(span_batch(50, 99))
+        lib.flush()
+        follow = connect(tmp_path).follow(("traces",), poll_s=0.01)
+        next_batch = threading.Thread(
+            target=lambda: shown.extend(b.num_rows for _, b in follow), daemon=True
+        )
+        next_batch.start()
+        time.sleep(0.2)  # follow has taken stock of what is there
+        for seed in range(5):
+            lib.export_traces(span_batch(100, seed))  # each closes its file: sealed soon
+            lib.flush()
+            time.sleep(0.05)
+    deadline = time.monotonic() + 5
+    while sum(shown) < 500 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # several more polls, after every file was sealed
+    assert all_sealed(tmp_path, "traces")
+    assert sum(shown) == 500

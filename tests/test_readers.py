@@ -21,7 +21,10 @@ from tests.helpers import T0
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("readers")
-    with OtlpLibrary(output_dir=out, write_interval="10ms", rotate_bytes="64KiB") as library:
+    # seal off: the stream files keep one batch per write round (sealed files: test_seal.py)
+    with OtlpLibrary(
+        output_dir=out, write_interval="10ms", rotate_bytes="64KiB", seal="off"
+    ) as library:
         for seed in range(4):
             traces = _sample.traces(50, start_ns=T0, seed=seed)
             traces.resource_spans[0].resource.attributes[0].value.string_value = f"svc-{seed}"

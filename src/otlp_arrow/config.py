@@ -125,6 +125,7 @@ def _setting(
     high: float | None = None,
     zero_ok: bool = False,
     unit: str = "",
+    allowed: str = "",
 ) -> Any:
     return field(
         default=default,
@@ -135,6 +136,7 @@ def _setting(
             "high": high,
             "zero_ok": zero_ok,
             "unit": unit,
+            "allowed": allowed,
         },
     )
 
@@ -166,6 +168,7 @@ class Config:
         Path("otlp-arrow-data"),
         _parse_path,
         "Directory the Arrow files are written under (one sub-directory per signal).",
+        allowed="a directory path",
     )
     write_interval: float = _setting(
         1.0,
@@ -214,7 +217,17 @@ class Config:
         unit="duration",
     )
     compression: str = _setting(
-        "zstd", _choice("none", "lz4", "zstd"), "Compression of the Arrow IPC buffers."
+        "zstd",
+        _choice("none", "lz4", "zstd"),
+        "Compression of the Arrow IPC buffers.",
+        allowed="none, lz4, zstd",
+    )
+    seal: str = _setting(
+        "parquet",
+        _choice("parquet", "off"),
+        "What happens to a file once closed: `parquet` rewrites it as Parquet with zstd "
+        "(smaller, with statistics for fast queries); `off` keeps the Arrow IPC stream file.",
+        allowed="parquet, off",
     )
     retention_age: float = _setting(
         0.0,
@@ -245,11 +258,13 @@ class Config:
         _choice("cumulative", "delta", "lowmemory"),
         "Aggregation temporality the SDK metric exporter asks for (as "
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).",
+        allowed="cumulative, delta, lowmemory",
     )
     host: str = _setting(
         "127.0.0.1",
         _parse_host,
         "Address the OTLP receivers listen on; 0.0.0.0 (or ::) to accept other machines.",
+        allowed="a host name or IP address",
     )
     grpc_port: int | None = _setting(
         4317,
@@ -267,10 +282,20 @@ class Config:
         high=65535,
         unit="port",
     )
+    viewer_port: int | None = _setting(
+        None,
+        _parse_port,
+        "Port of the web viewer `serve` runs beside the receivers (on `host`); off runs none. "
+        "`serve --viewer` sets it to 4320.",
+        low=0,
+        high=65535,
+        unit="port",
+    )
     cors_origins: tuple[str, ...] = _setting(
         (),
         _parse_origins,
         "Browser origins allowed to POST to OTLP/HTTP (comma-separated; empty: CORS off).",
+        allowed="origins, or *",
     )
     max_receive_bytes: int = _setting(
         16 * 1024**2,
@@ -432,7 +457,7 @@ def _show_duration(value: float) -> str:
 def _show_default(f: dataclasses.Field[Any]) -> str:
     value: Any = f.default
     if value is None:
-        return "(generic setting)"
+        return "off" if f.metadata["unit"] == "port" else "(generic setting)"
     if value == ():
         return "(none)"
     if f.metadata["unit"] == "size":
@@ -460,15 +485,8 @@ def render_docs() -> str:
 
 
 def _allowed(f: dataclasses.Field[Any]) -> str:
-    if f.name == "compression":
-        return "none, lz4, zstd"
-    if f.name == "metrics_temporality":
-        return "cumulative, delta, lowmemory"
-    if f.name == "host":
-        return "a host name or IP address"
-    if f.name == "cors_origins":
-        return "origins, or *"
-    return "a directory path"
+    allowed: str = f.metadata["allowed"]
+    return allowed
 
 
 if __name__ == "__main__":  # pragma: no cover - docs generation helper

@@ -67,6 +67,7 @@ class OtlpLibrary:
             config.ipc_compression,
             {signal: config.retention(signal) for signal in SIGNALS},
             config.retention_interval,
+            seal_files=config.seal == "parquet",
         )
         self._pipeline = Pipeline(
             self._writer,
@@ -182,6 +183,8 @@ class OtlpLibrary:
             "buffered_bytes": snap.buffered_bytes,
             "files_opened": {s: w.files_written for s, w in self._writer.writers.items()},
             "files_deleted": self._writer.files_deleted,
+            "files_sealed": self._writer.files_sealed,
+            "seal_errors": self._writer.seal_errors,
         }
 
     def __enter__(self) -> OtlpLibrary:

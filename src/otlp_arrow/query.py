@@ -131,22 +131,23 @@ class Store:
     def follow(
         self, signals: tuple[str, ...] = ("traces", "logs"), poll_s: float = 0.5
     ) -> Iterator[tuple[str, pa.RecordBatch]]:
-        """Yield ``(signal, batch)`` for every batch written from now on (what is on disk
-        already is skipped), polling every ``poll_s``; runs until the caller stops. A file is
-        read again only when its size changed."""
-        seen: dict[Path, tuple[int, int]] = {}  # path -> (size, batches read)
+        """Yield ``(signal, batch)`` for the rows written from now on (what is on disk already
+        is skipped), polling every ``poll_s``; runs until the caller stops. A file is read again
+        only when its size changed; a file sealed as Parquet is known by its name, so its rows
+        are not shown twice."""
+        seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
 
         def scan(emit: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
             for signal in signals:
                 for info in signal_files(self.output_dir, signal):
-                    size, done = seen.get(info.path, (-1, 0))
+                    key = info.path.with_suffix("")
+                    size, shown = seen.get(key, (-1, 0))
                     if info.size == size:
                         continue
-                    batches = list(read_file(info.path))
-                    seen[info.path] = (info.size, len(batches))
-                    if emit:
-                        for batch in batches[done:]:
-                            yield signal, batch
+                    rows = pa.Table.from_batches(list(read_file(info.path)), schema_for(signal))
+                    seen[key] = (info.size, max(shown, rows.num_rows))
+                    if emit and rows.num_rows > shown:
+                        yield from ((signal, b) for b in rows.slice(shown).to_batches())
 
         for _ in scan(emit=False):
             pass

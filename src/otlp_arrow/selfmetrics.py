@@ -72,6 +72,8 @@ def render(receivers: Counters, library: dict[str, Any], ready: bool) -> str:
             "counter",
             "files deleted by retention",
         ),
+        ("files_sealed", "otlp_arrow_files_sealed_total", "counter", "files sealed as Parquet"),
+        ("seal_errors", "otlp_arrow_seal_errors_total", "counter", "files that failed to seal"),
         ("buffered_rows", "otlp_arrow_buffer_rows", "gauge", "rows waiting to be written"),
         ("buffered_bytes", "otlp_arrow_buffer_bytes", "gauge", "bytes waiting to be written"),
     ):

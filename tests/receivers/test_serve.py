@@ -21,7 +21,7 @@ from opentelemetry.exporter.otlp.proto.http import trace_exporter as http_traces
 
 from otlp_arrow import arrow_to_otlp, read_table
 from tests import sdk_data
-from tests.helpers import EOS, data_files, start_serve, stop_serve
+from tests.helpers import all_sealed, start_serve, stop_serve
 from tests.otlp_compare import assert_same
 
 
@@ -58,7 +58,7 @@ def test_serve_stores_what_official_clients_send_and_stops_cleanly(tmp_path: Pat
     }
     for name, request in expected.items():
         assert_same(arrow_to_otlp(read_table(out, name), name), _merged(request, request))
-        assert all(f.read_bytes().endswith(EOS) for f in data_files(out, name))
+        assert all_sealed(out, name)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")

@@ -19,7 +19,7 @@ WRITER = """
 import sys, time
 from otlp_arrow import OtlpLibrary, _sample
 out, n = sys.argv[1], int(sys.argv[2])
-lib = OtlpLibrary(output_dir=out, write_interval="10ms", rotate_bytes="{rotate}")
+lib = OtlpLibrary(output_dir=out, write_interval="10ms", rotate_bytes="{rotate}", seal="off")
 for i in range(n):
     lib.export_traces(_sample.traces(50, start_ns=1_764_000_000 * 10**9, seed=i))
     lib.flush()

@@ -46,6 +46,7 @@ def test_retention_by_size_on_real_files(tmp_path: Path) -> None:
         write_interval="10ms",
         traces_retention_bytes="60KiB",
         retention_interval="1s",
+        seal="off",
     ) as library:
         for seed in range(12):
             library.export_traces(span_batch(100, seed))
@@ -67,8 +68,11 @@ def test_retention_by_age_runs_by_itself_and_removes_empty_partitions(tmp_path: 
     ) as library:
         library.export_logs(_old_logs())
         library.flush()
-        library._writer.writers["logs"].close()
-        (old,) = data_files(tmp_path, "logs")
+        library._writer.writers["logs"].close()  # the file is sealed in the background
+        deadline = time.monotonic() + 5
+        while library.stats()["files_sealed"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (old,) = data_files(tmp_path, "logs", ".parquet")  # retention deletes sealed files
         two_hours_ago = time.time() - 7200
         os.utime(old, (two_hours_ago, two_hours_ago))
         deadline = time.monotonic() + 5

@@ -34,14 +34,17 @@ def create_exclusive(path: Path) -> BinaryIO:
         raise StorageError(f"cannot create {path}: {describe(exc)}", path) from exc
 
 
-def list_files(directory: Path, suffix: str) -> list[FileInfo]:
-    """All files ending in ``suffix`` below ``directory``, sorted by path (oldest name first).
+def list_files(
+    directory: Path, suffix: str | tuple[str, ...], *, hidden: bool = False
+) -> list[FileInfo]:
+    """All files ending in ``suffix`` (or one of them) below ``directory``, sorted by name
+    (oldest first). Names starting with ``.`` (files being made) only if ``hidden``.
 
     Files that vanish while listing (deleted by retention elsewhere) are skipped.
     """
     found: list[FileInfo] = []
     for path in _walk(directory):
-        if not path.name.endswith(suffix):
+        if not path.name.endswith(suffix) or path.name.startswith(".") != hidden:
             continue
         try:
             stat = path.stat()
@@ -103,3 +106,26 @@ def remove(path: Path, stop: Path) -> bool:
             break
         parent = parent.parent
     return True
+
+
+def ends_with(path: Path, marker: bytes) -> bool:
+    """True if the file ``path`` ends with the bytes ``marker`` (False if it is gone)."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size < len(marker):
+                return False
+            handle.seek(size - len(marker))
+            return handle.read() == marker
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {describe(exc)}", path) from exc
+
+
+def replace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` atomically, replacing ``target`` if it exists."""
+    try:
+        source.replace(target)
+    except OSError as exc:
+        raise StorageError(f"cannot rename {source} to {target}: {describe(exc)}", target) from exc

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SUFFIX = ".arrows"  # the registered extension of the Arrow IPC streaming format
+SEALED_SUFFIX = ".parquet"  # a closed file, rewritten as Parquet by storage.seal
+DATA_SUFFIXES = (SUFFIX, SEALED_SUFFIX)
 
 
 def partition_dir(output_dir: Path, signal: str, opened: datetime) -> Path:
@@ -25,6 +27,18 @@ def file_name(signal: str, opened: datetime, pid: int, seq: int, token: str) -> 
     """A name that sorts by opening time and never collides: the process id, a per-process
     sequence number and a random token tell apart files opened in the same second."""
     return f"{signal}-{opened.astimezone(UTC):%Y%m%dT%H%M%S}Z-{pid}-{seq:06d}-{token}{SUFFIX}"
+
+
+def sealed_path(path: Path) -> Path:
+    """Where the Parquet copy of the IPC stream file ``path`` goes (same name, new suffix)."""
+    return path.with_suffix(SEALED_SUFFIX)
+
+
+def without_sealed_duplicates(paths: list[Path]) -> list[Path]:
+    """``paths`` without the IPC stream files whose Parquet copy is listed too (the short
+    moment between sealing and deleting the stream file, or after a crash in between)."""
+    sealed = {p.with_suffix("") for p in paths if p.suffix == SEALED_SUFFIX}
+    return [p for p in paths if p.suffix != SUFFIX or p.with_suffix("") not in sealed]
 
 
 @dataclass(frozen=True)

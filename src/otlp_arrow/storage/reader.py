@@ -1,4 +1,5 @@
-"""Read stored batches back, including files still being written or cut off by a crash."""
+"""Read stored batches back: sealed Parquet files, and IPC stream files including those still
+being written or cut off by a crash."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from otlp_arrow.schema import schema_for
 from otlp_arrow.storage import fs
-from otlp_arrow.storage.layout import SUFFIX
+from otlp_arrow.storage.layout import DATA_SUFFIXES, SEALED_SUFFIX, without_sealed_duplicates
 
 log = logging.getLogger(__name__)
 
 
 def read_file(path: Path) -> Iterator[pa.RecordBatch]:
-    """Every complete batch of one IPC stream file. A file without its end-of-stream marker
-    (still being written, or its writer was killed) yields the batches before its cut."""
+    """Every complete batch of one data file. An IPC stream file without its end-of-stream
+    marker (still being written, or its writer was killed) yields the batches before its cut;
+    a sealed Parquet file yields its row groups."""
+    if path.suffix == SEALED_SUFFIX:
+        yield from _read_parquet(path)
+        return
     source = fs.open_read(path)
     if source is None:
         return
@@ -38,10 +44,22 @@ def read_file(path: Path) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
+def _read_parquet(path: Path) -> Iterator[pa.RecordBatch]:
+    source = fs.open_read(path)
+    if source is None:
+        return
+    with source:
+        parquet = pq.ParquetFile(source)
+        for group in range(parquet.num_row_groups):
+            yield from parquet.read_row_group(group).to_batches()
+
+
 def signal_files(output_dir: Path | str, signal: str) -> list[fs.FileInfo]:
-    """The signal's data files, oldest first."""
+    """The signal's data files (sealed and live), oldest first."""
     schema_for(signal)  # validates the name
-    return fs.list_files(Path(output_dir) / signal, SUFFIX)
+    files = fs.list_files(Path(output_dir) / signal, DATA_SUFFIXES)
+    keep = set(without_sealed_duplicates([f.path for f in files]))
+    return [f for f in files if f.path in keep]
 
 
 def iter_batches(output_dir: Path | str, signal: str) -> Iterator[pa.RecordBatch]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from otlp_arrow.storage import fs
 from otlp_arrow.storage.fs import FileInfo
-from otlp_arrow.storage.layout import SUFFIX
+from otlp_arrow.storage.layout import DATA_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def apply(
     """Delete what :func:`plan` says for the files under ``signal_dir``; return them."""
     if not policy.enabled:
         return []
-    doomed = plan(fs.list_files(signal_dir, SUFFIX), now, policy, keep)
+    doomed = plan(fs.list_files(signal_dir, DATA_SUFFIXES), now, policy, keep)
     deleted = [f for f in doomed if fs.remove(f.path, stop=signal_dir)]
     if deleted:
         log.info(

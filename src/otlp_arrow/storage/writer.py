@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from otlp_arrow.errors import StorageError
 from otlp_arrow.schema import SIGNALS, Signal, schema_for
-from otlp_arrow.storage import fs, retention
+from otlp_arrow.storage import fs, retention, seal
 from otlp_arrow.storage.layout import RotationPolicy, file_name, partition_dir
 from otlp_arrow.storage.retention import RetentionPolicy
 
@@ -53,9 +53,11 @@ class SignalWriter:
         rotation: RotationPolicy,
         compression: str | None,
         clock: Clock = utc_now,
+        on_closed: Callable[[Path], None] | None = None,
     ) -> None:
         self.output_dir = output_dir
         self.signal = signal
+        self.on_closed = on_closed
         self.schema = schema_for(signal)
         self.rotation = rotation
         self.options = pa.ipc.IpcWriteOptions(compression=compression)
@@ -111,6 +113,8 @@ class SignalWriter:
             _quiet_close(current.sink)
             raise StorageError(f"cannot close {current.path}: {exc}", current.path) from exc
         log.debug("closed %s (%d batches, %d bytes)", current.path, current.batches, current.size)
+        if self.on_closed is not None:
+            self.on_closed(current.path)
 
     @property
     def open_path(self) -> Path | None:
@@ -157,7 +161,8 @@ def _quiet_close(sink: BinaryIO) -> None:
 
 
 class Writer:
-    """All signals' writers, plus retention. The pipeline's sink."""
+    """All signals' writers, plus retention and (if ``seal``) sealing of closed files as
+    Parquet on a background thread. The pipeline's sink."""
 
     def __init__(
         self,
@@ -167,15 +172,39 @@ class Writer:
         retention_policies: dict[Signal, RetentionPolicy],
         retention_interval_s: float,
         clock: Clock = utc_now,
+        *,
+        seal_files: bool = True,
     ) -> None:
         self.output_dir = output_dir
+        self.sealer = seal.Sealer() if seal_files else None
         self.writers = {
-            s: SignalWriter(output_dir, s, rotation, compression, clock) for s in SIGNALS
+            s: SignalWriter(
+                output_dir, s, rotation, compression, clock, self._closed(s) if seal_files else None
+            )
+            for s in SIGNALS
         }
+        if self.sealer is not None:  # files an earlier run closed but did not seal
+            for signal in SIGNALS:
+                self.sealer.submit_pending(output_dir / signal)
         self.retention_policies = retention_policies
         self.retention_interval_s = retention_interval_s
         self._next_retention = 0.0
         self.files_deleted = 0
+
+    def _closed(self, signal: Signal) -> Callable[[Path], None]:
+        def submit(path: Path) -> None:
+            assert self.sealer is not None
+            self.sealer.submit(path, self.output_dir / signal)
+
+        return submit
+
+    @property
+    def files_sealed(self) -> int:
+        return self.sealer.files_sealed if self.sealer else 0
+
+    @property
+    def seal_errors(self) -> int:
+        return self.sealer.errors if self.sealer else 0
 
     def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
         self.writers[signal].write(batch)
@@ -206,5 +235,7 @@ class Writer:
                 writer.close()
             except StorageError as exc:
                 errors.append(exc)
+        if self.sealer is not None:
+            self.sealer.close()
         if errors:
             raise errors[0]
