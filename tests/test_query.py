@@ -132,3 +132,46 @@ def test_follow_shows_rows_once_while_files_rotate_and_get_sealed(tmp_path: Path
     time.sleep(0.3)  # several more polls, after every file was sealed
     assert all_sealed(tmp_path, "traces")
     assert sum(shown) == 500
+
+
+def test_sealed_and_live_files_read_as_one(tmp_path: Path) -> None:
+    with OtlpLibrary(
+        output_dir=tmp_path / "mixed", write_interval="10ms", rotate_bytes="24KiB"
+    ) as library:
+        for seed in range(5):
+            library.export_traces(span_batch(100, seed))
+            library.flush()
+        library.export_traces(span_batch(7, 5))  # stays in the open stream file
+        library.flush()
+        library._writer.sealer.close()  # type: ignore[union-attr]  # every closed file sealed
+        kinds = {p.suffix for p in (tmp_path / "mixed" / "traces").rglob("*.*")}
+        assert kinds == {".parquet", ".arrows"}
+        mixed = connect(tmp_path / "mixed")
+        question = (
+            "SELECT count(*) AS n, count(DISTINCT span_id) AS spans, sum(duration_ns) AS d, "
+            "max(start_time) AS last FROM traces"
+        )
+        answer = mixed.sql(question)
+        table = mixed.traces()
+        first = table.column("start_time")[0].as_py()
+        later = mixed.traces(start=first + timedelta(microseconds=1))
+    with OtlpLibrary(output_dir=tmp_path / "plain", seal="off") as library:
+        for seed in range(5):
+            library.export_traces(span_batch(100, seed))
+        library.export_traces(span_batch(7, 5))
+    plain = connect(tmp_path / "plain")
+    assert answer.to_pylist() == plain.sql(question).to_pylist()
+    assert answer.column("n").to_pylist() == [507] and table.num_rows == 507
+    assert later.num_rows == plain.traces(start=first + timedelta(microseconds=1)).num_rows
+    assert table.sort_by("span_id").equals(plain.traces().sort_by("span_id"))
+
+
+def test_dataframe_conveniences(stored: Path) -> None:
+    from otlp_arrow import to_pandas, to_polars
+
+    spans = connect(stored).traces(service="frontend")
+    frame = to_polars(spans)
+    assert frame.height == spans.num_rows and set(frame["service_name"]) == {"frontend"}
+    pandas_frame = to_pandas(spans)
+    assert len(pandas_frame) == spans.num_rows
+    assert str(pandas_frame["start_time"].dt.tz) == "UTC"

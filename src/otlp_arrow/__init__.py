@@ -18,7 +18,7 @@ from otlp_arrow.errors import (
 )
 from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from otlp_arrow.library import OtlpLibrary
-from otlp_arrow.query import Store, connect
+from otlp_arrow.query import Store, connect, to_pandas, to_polars
 from otlp_arrow.schema import (
     LOGS_SCHEMA,
     METRICS_SCHEMA,
@@ -55,4 +55,6 @@ __all__ = [
     "otlp_to_arrow",
     "read_table",
     "schema_for",
+    "to_pandas",
+    "to_polars",
 ]

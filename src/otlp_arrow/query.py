@@ -5,15 +5,18 @@
     store.sql("SELECT name, count(*) FROM traces GROUP BY name")
 
 Everything complete on disk is included, also the batches of files still being written.
-Filters are applied batch by batch while reading, so only matching rows are kept in memory.
+Sealed (Parquet) files are scanned as a dataset: filters are pushed down to the row groups
+(time ranges skip whole row groups by their statistics) and only matching rows are kept in
+memory; DuckDB reads them natively in ``sql()``. The few live stream files are read whole.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from otlp_arrow.errors import ConversionError
+from otlp_arrow.errors import ConfigError, ConversionError
 from otlp_arrow.schema import SIGNALS, TIMESTAMP, schema_for
-from otlp_arrow.storage.reader import iter_batches, read_file, signal_files
+from otlp_arrow.storage.layout import SEALED_SUFFIX
+from otlp_arrow.storage.reader import read_file, signal_files
 
 #: The column each signal's time filters apply to.
 TIME_COLUMN = {"traces": "start_time", "metrics": "time", "logs": "time"}
@@ -45,6 +49,9 @@ class Store:
 
     def __init__(self, output_dir: Path | str) -> None:
         self.output_dir = Path(output_dir)
+        self._lock = threading.Lock()
+        # per signal: live file -> (size, its batches), read again when the size changes
+        self._live: dict[str, dict[Path, tuple[int, list[pa.RecordBatch]]]] = {}
 
     def traces(
         self,
@@ -84,12 +91,8 @@ class Store:
         """Run DuckDB SQL over the views ``traces``, ``metrics`` and ``logs``."""
         import duckdb
 
-        con = duckdb.connect()
+        con = self.duckdb()
         try:
-            for signal in SIGNALS:
-                con.register(
-                    signal, ds.dataset(self._batches(signal, None), schema=schema_for(signal))
-                )
             try:
                 result = con.sql(query)
             except duckdb.Error as exc:
@@ -101,32 +104,62 @@ class Store:
         finally:
             con.close()
 
+    def duckdb(self) -> Any:
+        """A new DuckDB connection with the views ``traces``, ``metrics`` and ``logs`` over
+        what is stored now (close it when done). Sealed files are read by DuckDB's own
+        Parquet reader; the live files' batches are registered as Arrow tables."""
+        import duckdb
+
+        con = duckdb.connect()
+        for signal in SIGNALS:
+            sealed, live = self._parts(signal)
+            con.register(f"{signal}_live", pa.Table.from_batches(live, schema_for(signal)))
+            parts = [f"SELECT * FROM {signal}_live"]
+            if sealed:
+                files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sealed)
+                parts.insert(0, f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)")
+            con.execute(f"CREATE VIEW {signal} AS " + " UNION ALL BY NAME ".join(parts))
+        return con
+
+    def dataset(self, signal: str) -> ds.Dataset:
+        """A ``pyarrow.dataset`` over what is stored now: the sealed files, scanned lazily,
+        and the complete batches of the live ones."""
+        sealed, live = self._parts(signal)
+        schema = schema_for(signal)
+        parts: list[ds.Dataset] = [ds.dataset(live, schema=schema)]
+        if sealed:
+            parts.insert(0, ds.dataset([str(p) for p in sealed], schema=schema, format="parquet"))
+        return ds.dataset(parts) if len(parts) > 1 else parts[0]
+
     def summary(self, top: int = 5) -> list[SignalSummary]:
         """Per signal: rows, files, bytes, time range and the services with most rows."""
-        out = []
-        for signal in SIGNALS:
-            files = signal_files(self.output_dir, signal)
-            table = pa.Table.from_batches(self._batches(signal, None), schema=schema_for(signal))
-            times = table.column(TIME_COLUMN[signal])
-            first = pc.min(times).as_py() if table.num_rows else None
-            last = pc.max(times).as_py() if table.num_rows else None
-            services: list[tuple[str | None, int]] = []
-            if table.num_rows:
-                counts = pc.value_counts(table.column("service_name").cast(pa.string()))
-                pairs = [(c["values"].as_py(), c["counts"].as_py()) for c in counts]
-                services = sorted(pairs, key=lambda p: -p[1])[:top]
-            out.append(
-                SignalSummary(
-                    signal,
-                    table.num_rows,
-                    len(files),
-                    sum(f.size for f in files),
-                    first,
-                    last,
-                    services,
+        con = self.duckdb()
+        try:
+            out = []
+            for signal in SIGNALS:
+                files = signal_files(self.output_dir, signal)
+                time_column = TIME_COLUMN[signal]
+                rows, first, last = con.sql(
+                    f"SELECT count(*), min({time_column}), max({time_column}) FROM {signal}"
+                ).fetchall()[0]
+                services = con.sql(
+                    f"SELECT service_name, count(*) AS n FROM {signal} "
+                    f"GROUP BY service_name ORDER BY n DESC, service_name LIMIT {int(top)}"
+                ).fetchall()
+                out.append(
+                    SignalSummary(
+                        signal,
+                        rows,
+                        len(files),
+                        sum(f.size for f in files),
+                        _utc(first),
+                        _utc(last),
+                        [(name, n) for name, n in services],
+                    )
                 )
-            )
-        return out
+            return out
+        finally:
+            con.close()
 
     def follow(
         self, signals: tuple[str, ...] = ("traces", "logs"), poll_s: float = 0.5
@@ -164,16 +197,27 @@ class Store:
         trace_id: bytes | str | None,
     ) -> pa.Table:
         condition = _filter(signal, start, end, service, trace_id)
-        return pa.Table.from_batches(self._batches(signal, condition), schema=schema_for(signal))
+        return self.dataset(signal).to_table(filter=condition)
 
-    def _batches(self, signal: str, condition: pc.Expression | None) -> list[pa.RecordBatch]:
-        batches = []
-        for batch in iter_batches(self.output_dir, signal):
-            if condition is not None:
-                batch = batch.filter(condition)
-            if batch.num_rows:
-                batches.append(batch)
-        return batches
+    def _parts(self, signal: str) -> tuple[list[Path], list[pa.RecordBatch]]:
+        """The sealed files, and the batches of the live files (cached while their size
+        stays the same)."""
+        sealed: list[Path] = []
+        live: list[pa.RecordBatch] = []
+        with self._lock:
+            cached = self._live.get(signal, {})
+            current = {}
+            for info in signal_files(self.output_dir, signal):
+                if info.path.suffix == SEALED_SUFFIX:
+                    sealed.append(info.path)
+                    continue
+                size, batches = cached.get(info.path, (-1, []))
+                if size != info.size:
+                    batches = list(read_file(info.path))
+                current[info.path] = (info.size, batches)
+                live.extend(batches)
+            self._live[signal] = current
+        return sealed, live
 
 
 def connect(output_dir: Path | str) -> Store:
@@ -206,6 +250,11 @@ def _filter(
     return condition
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """DuckDB gives times in the session's zone; show them in UTC."""
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 def _aware(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None:
         raise ConversionError(
@@ -225,3 +274,22 @@ def _trace_id(value: bytes | str) -> bytes:
     if len(raw) != 16:
         raise ConversionError(f"trace_id must be 16 bytes (32 hex digits), got {len(raw)}")
     return bytes(raw)
+
+
+def to_polars(table: pa.Table) -> Any:
+    """``table`` as a ``polars.DataFrame`` (needs ``pip install polars``)."""
+    try:
+        import polars
+    except ImportError:
+        raise ConfigError("to_polars() needs Polars: pip install polars") from None
+    return polars.from_arrow(table)
+
+
+def to_pandas(table: pa.Table) -> Any:
+    """``table`` as a ``pandas.DataFrame`` (needs ``pip install pandas``); ids stay bytes,
+    times become timezone-aware timestamps."""
+    try:
+        import pandas  # noqa: F401 - only to give a clear error when it is missing
+    except ImportError:
+        raise ConfigError("to_pandas() needs pandas: pip install pandas") from None
+    return table.to_pandas()
