@@ -143,7 +143,7 @@ def test_sealed_and_live_files_read_as_one(tmp_path: Path) -> None:
             library.flush()
         library.export_traces(span_batch(7, 5))  # stays in the open stream file
         library.flush()
-        library._writer.sealer.close()  # type: ignore[union-attr]  # every closed file sealed
+        library._writer.sealer.close()  # every closed file sealed
         kinds = {p.suffix for p in (tmp_path / "mixed" / "traces").rglob("*.*")}
         assert kinds == {".parquet", ".arrows"}
         mixed = connect(tmp_path / "mixed")
