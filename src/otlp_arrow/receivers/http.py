@@ -10,14 +10,10 @@ types or encodings, 429 with ``Retry-After`` when the buffer is full, 503 while 
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 import zlib
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 from starlette.applications import Starlette
@@ -28,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from otlp_arrow._asgi import BackgroundServer
 from otlp_arrow.convert import Converted, convert_request
-from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, ReceiverError
+from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
 from otlp_arrow.receivers import otlp_json
 from otlp_arrow.receivers.delivery import ReceiverStats, deliver
 from otlp_arrow.receivers.grpc import SERVICES
@@ -64,8 +61,6 @@ class HttpReceiver:
         self.stats = stats if stats is not None else ReceiverStats()
         self._ready = ready
         self._metrics_text = metrics_text
-        self._host = host
-        self._port = port
         self._max = max_receive_bytes
         self._retry_after = max(1, round(retry_after_s))
         routes = [
@@ -86,50 +81,17 @@ class HttpReceiver:
                 )
             )
         self.app = Starlette(routes=routes, middleware=middleware)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundServer(self.app, host, port, "OTLP/HTTP")
         self.port: int | None = None
 
     def start(self, timeout_s: float = 10.0) -> int:
         """Start serving in a background thread; returns the bound port."""
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.bind((self._host, self._port))
-        except OSError as exc:
-            sock.close()
-            raise ReceiverError(
-                f"cannot listen for OTLP/HTTP on {self._host}:{self._port}: {exc.strerror or exc}"
-            ) from exc
-        sock.listen(128)
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="otlp-arrow-http", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not server.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if not server.started:
-            server.should_exit = True
-            raise ReceiverError("the OTLP/HTTP server did not start")
-        self._server, self._thread = server, thread
-        self.port = sock.getsockname()[1]
+        self.port = self._background.start(timeout_s)
         return self.port
 
     def stop(self, grace_s: float) -> None:
         """Stop accepting, let requests in flight finish (up to ``grace_s``)."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(grace_s + 5)
-            self._server = self._thread = None
+        self._background.stop(grace_s)
 
     async def _healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok\n")
