@@ -17,4 +17,18 @@ if command -v npm >/dev/null 2>&1; then
 else
     echo "npm not found: the OpenTelemetry JS client test will be skipped" >&2
 fi
+# Chromium and its driver (Debian packages) for the web viewer's browser tests
+# (tests/viewer/test_browser.py). Installed when missing and we may: as root with apt-get.
+# Elsewhere, install Chromium + chromedriver yourself, or point CHROMIUM / CHROMEDRIVER at them.
+if ! command -v "${CHROMEDRIVER:-chromedriver}" >/dev/null 2>&1 || \
+   ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing chromium and chromium-driver (Debian packages) for the browser tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "Chromium/chromedriver not found: the browser tests will fail until they are" \
+             "installed (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)" >&2
+    fi
+fi
 echo "otlp-arrow installed in $VENV"

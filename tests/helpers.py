@@ -56,7 +56,7 @@ def all_sealed(root: Path, signal: str) -> bool:
 
 def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int]]:
     """Start ``otlp-arrow serve --output-dir out *args``; return the process and its ports
-    ({"gRPC": port, "HTTP": port} for the listeners that are on)."""
+    ({"gRPC": port, "HTTP": port, "viewer": port} for the listeners that are on)."""
     exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
     assert exe is not None, "the otlp-arrow console script is not installed"
     proc = subprocess.Popen(
@@ -72,6 +72,9 @@ def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str,
         match = re.search(r"OTLP/(gRPC|HTTP) listening on \S+:(\d+)", line)
         if match:
             ports[match.group(1)] = int(match.group(2))
+        match = re.search(r"web viewer on http://\S+:(\d+)/", line)
+        if match:
+            ports["viewer"] = int(match.group(1))
         if "writing to" in line:  # logged once every listener is up
             return proc, ports
 

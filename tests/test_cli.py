@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import signal
 import subprocess
 import sysconfig
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import otlp_arrow
-from otlp_arrow import read_table
+from otlp_arrow import _sample, read_table
 from otlp_arrow.cli import main
 from otlp_arrow.config import render_docs
+from tests.helpers import T0, start_serve, stop_serve
 
 EXE = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
 
@@ -125,3 +131,77 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
     assert len(spans) == 2 and len(logs) == 1
     assert all("frontend" in line and "GET /" in line for line in spans)
     assert re.search(r"\b[0-9a-f]{32}\b", spans[0])  # the trace id, to look it up
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def test_serve_with_the_viewer_shows_what_it_receives(tmp_path: Path) -> None:
+    proc, ports = start_serve(tmp_path, "--grpc-port", "0", "--http-port", "0", "--viewer", "0")
+    try:
+        body = json.dumps(
+            {
+                "resourceSpans": [
+                    {
+                        "resource": {
+                            "attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]
+                        },
+                        "scopeSpans": [
+                            {
+                                "spans": [
+                                    {
+                                        "traceId": "5b8efff798038103d269b633813fc60c",
+                                        "spanId": "eee19b7ec3c1b174",
+                                        "name": "GET /",
+                                        "startTimeUnixNano": "1764000000000000000",
+                                        "endTimeUnixNano": "1764000000200000000",
+                                    }
+                                ]
+                            }
+                        ],
+                    }
+                ]
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{ports['HTTP']}/v1/traces",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        viewer = f"http://127.0.0.1:{ports['viewer']}"
+        deadline = time.monotonic() + 10
+        while _get_json(viewer + "/api/status")["traces"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page = _get_json(viewer + "/api/traces")
+        assert [(t["trace_id"], t["root_name"], t["root_service"]) for t in page["traces"]] == [
+            ("5b8efff798038103d269b633813fc60c", "GET /", "web")
+        ]
+    finally:
+        stop_serve(proc)
+
+
+def test_view_command_serves_a_directory(tmp_path: Path) -> None:
+    with otlp_arrow.OtlpLibrary(output_dir=tmp_path) as library:
+        library.export_logs(_sample.logs(12, start_ns=T0))
+    assert EXE is not None
+    proc = subprocess.Popen(
+        [EXE, "view", "--output-dir", str(tmp_path), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        match = re.search(r"viewer of .* on (http://127\.0\.0\.1:\d+/) \(Ctrl\+C stops\)", line)
+        assert match, line
+        assert _get_json(match.group(1) + "api/status") == {"traces": 0, "metrics": 0, "logs": 12}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert main(["view", "--output-dir", str(tmp_path), "--port", "70000"]) == 1

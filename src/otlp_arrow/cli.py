@@ -1,4 +1,5 @@
-"""The ``otlp-arrow`` command: arguments -> configuration -> demo (more commands to come)."""
+"""The ``otlp-arrow`` command: arguments -> configuration -> demo, serve, view, query, tail,
+stats, config."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from otlp_arrow._output import FORMATS, tail_lines, write
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config, render_docs
-from otlp_arrow.errors import OtlpArrowError
+from otlp_arrow.errors import ConfigError, OtlpArrowError
 from otlp_arrow.query import connect
+from otlp_arrow.viewer import DEFAULT_PORT as VIEWER_PORT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +42,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--grpc-port", help="OTLP/gRPC port (default 4317; 0 picks a free one)")
     serve.add_argument("--http-port", help="OTLP/HTTP port (default 4318; 0 picks a free one)")
+    serve.add_argument(
+        "--viewer",
+        nargs="?",
+        const=str(VIEWER_PORT),
+        metavar="PORT",
+        help=f"also run the web viewer (default port {VIEWER_PORT}; 0 picks a free one)",
+    )
+
+    view = commands.add_parser(
+        "view", help="browse the stored traces, metrics and logs in a web page; Ctrl+C stops"
+    )
+    _common(view)
+    view.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    view.add_argument(
+        "--port", type=int, default=VIEWER_PORT, help=f"port (default {VIEWER_PORT}; 0: any free)"
+    )
 
     query = commands.add_parser(
         "query", help="run SQL over the views traces, metrics and logs (DuckDB)"
@@ -90,9 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {"output_dir": args.output_dir}
         if args.command == "serve":
             overrides.update(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port)
+            overrides.update(viewer_port=args.viewer)
+        if args.command == "view":
+            overrides.update(host=args.host)
         config = Config.load(config_file=args.config, **overrides)
         if args.command == "serve":
             return _serve(config)
+        if args.command == "view":
+            return _view(config, args.port)
         if args.command == "query":
             fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
             result = connect(config.output_dir).sql(args.sql)
@@ -143,20 +166,41 @@ def _print_stats(config: Config) -> None:
 
 
 def _serve(config: Config) -> int:
-    """Run the service until SIGINT/SIGTERM (SIGTERM only where the platform has it)."""
+    """Run the service until SIGINT/SIGTERM."""
     from otlp_arrow.service import Service
 
+    service = Service(config).start()
+    _wait_for_stop()
+    service.stop()
+    return 0
+
+
+def _view(config: Config, port: int) -> int:
+    """Run the web viewer until SIGINT/SIGTERM."""
+    from otlp_arrow.viewer import Viewer
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: expected a port 0..65535")
+    viewer = Viewer(config.output_dir, config.host, port)
+    viewer.start()
+    logging.getLogger("otlp_arrow").info(
+        "viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url
+    )
+    _wait_for_stop()
+    viewer.stop()
+    return 0
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl+C or SIGTERM (SIGTERM only where the platform has it)."""
     stop = threading.Event()
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    service = Service(config).start()
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
-    service.stop()
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,14 +22,15 @@ log = logging.getLogger(__name__)
 
 class Service:
     """``Service(config=None, **overrides)``: start with :meth:`start` (or ``with``), stop
-    with :meth:`stop`. ``grpc_port`` and ``http_port`` are the bound ports once started (the
-    chosen ones when the settings are 0; None for a receiver that is off)."""
+    with :meth:`stop`. ``grpc_port``, ``http_port`` and ``viewer_port`` are the bound ports
+    once started (the chosen ones when the settings are 0; None for what is off)."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         self.library = OtlpLibrary(config, **overrides)
         self.config = config = self.library.config
         self.grpc_port: int | None = None
         self.http_port: int | None = None
+        self.viewer_port: int | None = None
         self._ready = False
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
@@ -56,6 +57,11 @@ class Service:
                 metrics_text=self.metrics_text,
             )
         )
+        self._viewer = None
+        if config.viewer_port is not None:
+            from otlp_arrow.viewer import Viewer
+
+            self._viewer = Viewer(config.output_dir, config.host, config.viewer_port)
 
     def start(self) -> Service:
         """Start the receivers; on failure stop what started and raise ReceiverError."""
@@ -66,6 +72,9 @@ class Service:
             if self._http is not None:
                 self.http_port = self._http.start()
                 log.info("OTLP/HTTP listening on %s:%d", self.config.host, self.http_port)
+            if self._viewer is not None:
+                self.viewer_port = self._viewer.start()
+                log.info("web viewer on %s", self._viewer.url)
         except Exception:
             self.stop(0)
             raise
@@ -76,6 +85,8 @@ class Service:
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting, let calls in flight finish, write everything, close the files."""
         self._ready = False  # /readyz says so while draining
+        if self._viewer is not None:
+            self._viewer.stop()
         for receiver in (self._http, self._grpc):
             if receiver is not None:
                 receiver.stop(grace_s)

@@ -1,0 +1,41 @@
+"""The read-only web viewer: traces, metrics and logs of one output directory.
+
+``otlp-arrow view`` runs it on its own; ``otlp-arrow serve --viewer`` beside the receivers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otlp_arrow._asgi import BackgroundServer
+from otlp_arrow.query import Store
+from otlp_arrow.viewer.app import create_app
+
+#: The viewer's default port (4317/4318 are OTLP's; 4320 is free in the usual setups).
+DEFAULT_PORT = 4320
+
+
+class Viewer:
+    """The viewer of ``output_dir`` on ``host:port`` (0: a free port), on a thread."""
+
+    def __init__(self, output_dir: Path | str, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+        self.store = Store(output_dir)
+        self._server = BackgroundServer(create_app(self.store), host, port, "the web viewer")
+
+    def start(self) -> int:
+        """Start serving; returns the port. ReceiverError if the port is taken."""
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop(grace_s=1.0)
+
+    @property
+    def url(self) -> str:
+        host = self._server.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"http://{shown}:{self._server.port}/"
+
+
+__all__ = ["DEFAULT_PORT", "Viewer", "create_app"]

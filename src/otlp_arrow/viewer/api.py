@@ -1,0 +1,421 @@
+"""The viewer's questions, answered with DuckDB over a :class:`~otlp_arrow.query.Store`.
+
+Every function takes an open DuckDB connection (``Store.duckdb()``) and plain, already
+validated arguments, and returns JSON-ready dicts and lists. User input only ever reaches SQL
+as bound parameters; the few identifiers in the SQL text are constants of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+#: Most rows a page of results holds.
+MAX_LIMIT = 500
+#: Points a chart series is reduced to (time buckets), whatever the data's resolution.
+CHART_BUCKETS = 240
+#: Most spans a trace page shows (a waterfall of more is no longer readable).
+MAX_TRACE_SPANS = 5000
+PERCENTILES = (0.5, 0.9, 0.99)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """``[since_ns, until_ns)``; None: open."""
+
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        if self.since_ns is not None:
+            parts.append(f"epoch_ns({column}) >= ?")
+            params.append(self.since_ns)
+        if self.until_ns is not None:
+            parts.append(f"epoch_ns({column}) < ?")
+            params.append(self.until_ns)
+        return " AND ".join(parts), params
+
+
+def _where(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    used = [(text, params) for text, params in parts if text]
+    if not used:
+        return "", []
+    return "WHERE " + " AND ".join(t for t, _ in used), [p for _, ps in used for p in ps]
+
+
+def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def status(con: Any) -> dict[str, int]:
+    """Rows per signal: the viewer polls this to notice new data."""
+    return {
+        signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0]
+        for signal in ("traces", "metrics", "logs")
+    }
+
+
+def services(con: Any) -> list[str]:
+    sql = " UNION ".join(
+        f"SELECT DISTINCT service_name AS s FROM {signal} WHERE service_name IS NOT NULL"
+        for signal in ("traces", "metrics", "logs")
+    )
+    return [row[0] for row in con.execute(f"SELECT s FROM ({sql}) ORDER BY s").fetchall()]
+
+
+def span_names(con: Any, service: str | None) -> list[str]:
+    where, params = _where([("service_name = ?", [service]) if service else ("", [])])
+    rows = con.execute(
+        f"SELECT DISTINCT name FROM traces {where} ORDER BY name LIMIT 1000", params
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def search_traces(
+    con: Any,
+    *,
+    service: str | None,
+    name: str | None,
+    errors_only: bool,
+    min_duration_ns: int | None,
+    time_range: TimeRange,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Traces with at least one span matching every filter, newest first, one page."""
+    where, params = _where(
+        [
+            ("service_name = ?", [service]) if service else ("", []),
+            ("name = ?", [name]) if name else ("", []),
+            ("status_code = 2", []) if errors_only else ("", []),
+            ("duration_ns >= ?", [min_duration_ns]) if min_duration_ns else ("", []),
+            time_range.sql("start_time"),
+        ]
+    )
+    total = con.execute(f"SELECT count(DISTINCT trace_id) FROM traces {where}", params)
+    total_count = total.fetchall()[0][0]
+    rows = _rows(
+        con,
+        f"""
+        WITH hits AS (
+            SELECT trace_id, max(start_time) AS latest FROM traces {where}
+            GROUP BY trace_id ORDER BY latest DESC, trace_id LIMIT ? OFFSET ?
+        )
+        SELECT lower(hex(t.trace_id)) AS trace_id,
+               coalesce(any_value(t.name) FILTER (WHERE t.parent_span_id IS NULL),
+                        arg_min(t.name, t.start_time)) AS root_name,
+               coalesce(any_value(t.service_name) FILTER (WHERE t.parent_span_id IS NULL),
+                        arg_min(t.service_name, t.start_time)) AS root_service,
+               epoch_ns(min(t.start_time)) AS start_ns,
+               epoch_ns(max(t.end_time)) - epoch_ns(min(t.start_time)) AS duration_ns,
+               count(*) AS spans,
+               count(*) FILTER (WHERE t.status_code = 2) AS errors,
+               list(DISTINCT t.service_name ORDER BY t.service_name) AS services
+        FROM traces t JOIN hits USING (trace_id)
+        GROUP BY t.trace_id, hits.latest
+        ORDER BY hits.latest DESC, t.trace_id
+        """,
+        [*params, limit, offset],
+    )
+    return {"total": total_count, "offset": offset, "limit": limit, "traces": rows}
+
+
+def trace(con: Any, trace_id: bytes) -> dict[str, Any]:
+    """Every span of one trace, oldest first, with all its details."""
+    rows = _rows(
+        con,
+        """
+        SELECT lower(hex(span_id)) AS span_id, lower(hex(parent_span_id)) AS parent_span_id,
+               name, kind, service_name AS service, epoch_ns(start_time) AS start_ns,
+               duration_ns, status_code, status_message, attributes, events, links,
+               resource_attributes, scope_name, scope_version, trace_state, flags,
+               dropped_attributes_count, dropped_events_count, dropped_links_count
+        FROM traces WHERE trace_id = ? ORDER BY start_time, span_id LIMIT ?
+        """,
+        [trace_id, MAX_TRACE_SPANS + 1],
+    )
+    truncated = len(rows) > MAX_TRACE_SPANS
+    spans = [_span(row) for row in rows[:MAX_TRACE_SPANS]]
+    logs = _rows(
+        con,
+        """
+        SELECT epoch_ns(time) AS time_ns, severity_text, severity_number, body,
+               lower(hex(span_id)) AS span_id
+        FROM logs WHERE trace_id = ? ORDER BY time LIMIT 1000
+        """,
+        [trace_id],
+    )
+    for log in logs:
+        log["body"] = _value(log["body"])
+    return {"trace_id": trace_id.hex(), "spans": spans, "truncated": truncated, "logs": logs}
+
+
+def _span(row: dict[str, Any]) -> dict[str, Any]:
+    row["attributes"] = _attributes(row["attributes"])
+    row["resource_attributes"] = _attributes(row.pop("resource_attributes"))
+    row["events"] = [
+        {
+            "time_ns": _epoch_ns(e["time"]),
+            "name": e["name"],
+            "attributes": _attributes(e["attributes"]),
+        }
+        for e in row["events"] or []
+    ]
+    row["links"] = [
+        {
+            "trace_id": _hex(link["trace_id"]),
+            "span_id": _hex(link["span_id"]),
+            "attributes": _attributes(link["attributes"]),
+        }
+        for link in row["links"] or []
+    ]
+    return row
+
+
+def _epoch_ns(moment: Any) -> int | None:
+    if moment is None:
+        return None
+    return int(moment.timestamp() * 1_000_000) * 1000 + getattr(moment, "nanosecond", 0)
+
+
+def _hex(value: bytes | None) -> str | None:
+    return value.hex() if value is not None else None
+
+
+def _value(value: dict[str, Any] | None) -> Any:
+    """The one set field of a stored AnyValue struct, as JSON-friendly Python."""
+    if value is None:
+        return None
+    for kind in ("string_value", "bool_value", "int_value", "double_value"):
+        if value.get(kind) is not None:
+            found = value[kind]
+            if isinstance(found, float) and not math.isfinite(found):
+                return str(found)
+            return found
+    if value.get("bytes_value") is not None:
+        return "0x" + bytes(value["bytes_value"]).hex()
+    for kind in ("array_value", "kvlist_value"):
+        if value.get(kind) is not None:
+            return _plain(json.loads(value[kind]))
+    return None
+
+
+def _plain(otlp: Any) -> Any:
+    """An OTLP/JSON AnyValue (as stored for arrays and kvlists) as plain JSON: lists, objects,
+    strings, numbers."""
+    if not isinstance(otlp, dict):
+        return otlp
+    if "values" in otlp:  # ArrayValue or KeyValueList
+        items = otlp["values"] or []
+        if items and all(isinstance(i, dict) and "key" in i for i in items):
+            return {i["key"]: _plain(i.get("value")) for i in items}
+        return [_plain(i) for i in items]
+    for kind, found in otlp.items():
+        if kind == "intValue":
+            return int(found)
+        if kind == "bytesValue":
+            return f"base64:{found}"
+        if kind in ("arrayValue", "kvlistValue"):
+            return _plain(found)
+        return found
+    return None
+
+
+def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
+    return {key: _value(value) for key, value in (attributes or {}).items()}
+
+
+def metric_list(con: Any) -> list[dict[str, Any]]:
+    return _rows(
+        con,
+        """
+        SELECT metric_name AS name, any_value(metric_type) AS type,
+               any_value(metric_unit) AS unit, any_value(metric_description) AS description,
+               count(*) AS points, list(DISTINCT k ORDER BY k) FILTER (WHERE k IS NOT NULL) AS keys
+        FROM (SELECT *, unnest(coalesce(map_keys(attributes), [NULL])) AS k FROM metrics)
+        GROUP BY metric_name ORDER BY metric_name
+        """,
+        [],
+    )
+
+
+def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange) -> dict[str, Any]:
+    """Chart data for one metric: lines (sums, gauges), percentiles over time (histograms,
+    exponential histograms) or quantiles (summaries), one set per value of ``split``."""
+    where, params = _where([("metric_name = ?", [name]), time_range.sql("time")])
+    kinds = con.execute(f"SELECT DISTINCT metric_type FROM metrics {where}", params).fetchall()
+    kind = kinds[0][0] if kinds else None
+    bounds = con.execute(
+        f"SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM metrics {where}", params
+    ).fetchall()[0]
+    if kind is None or bounds[0] is None:
+        return {"name": name, "type": kind, "series": []}
+    width = max(1, (bounds[1] - bounds[0]) // CHART_BUCKETS + 1)
+    label, label_params = "''", []
+    if split:
+        label = (
+            "coalesce(attributes[?].string_value, CAST(attributes[?].int_value AS VARCHAR), "
+            "CAST(attributes[?].double_value AS VARCHAR), "
+            "CAST(attributes[?].bool_value AS VARCHAR), '(none)')"
+        )
+        label_params = [split] * 4
+    bucket = f"{bounds[0]} + ((epoch_ns(time) - {bounds[0]}) // {width}) * {width}"
+    if kind in ("sum", "gauge"):
+        rows = con.execute(
+            f"""
+            SELECT {label} AS series, {bucket} AS t,
+                   avg(coalesce(value_double, CAST(value_int AS DOUBLE))) AS v
+            FROM metrics {where} GROUP BY ALL ORDER BY series, t
+            """,
+            [*label_params, *params],
+        ).fetchall()
+        series = _group(rows)
+    else:
+        rows = con.execute(
+            f"""
+            SELECT {label} AS series, epoch_ns(time) AS t, count, bucket_counts,
+                   explicit_bounds, scale, zero_count, positive_offset,
+                   positive_bucket_counts, quantile_values
+            FROM metrics {where} ORDER BY series, t LIMIT 200000
+            """,
+            [*label_params, *params],
+        ).fetchall()
+        series = _distribution_series(kind, rows, bounds[0], width)
+    return {"name": name, "type": kind, "split": split, "series": series}
+
+
+def _group(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    out: dict[str, list[list[Any]]] = {}
+    for series, t, v in rows:
+        if v is not None and math.isfinite(v):
+            out.setdefault(series, []).append([t, v])
+    return [{"label": label or "all", "points": points} for label, points in out.items()]
+
+
+def _distribution_series(
+    kind: str, rows: list[tuple[Any, ...]], start: int, width: int
+) -> list[dict[str, Any]]:
+    lines: dict[str, dict[int, list[float]]] = {}
+    for series, t, count, buckets, bounds, scale, zero, offset, positive, quantiles in rows:
+        t = start + ((t - start) // width) * width
+        values: list[tuple[str, float | None]]
+        if kind == "summary":
+            values = [(f"q{q['quantile']:g}", q["value"]) for q in quantiles or []]
+        elif kind == "histogram":
+            values = [
+                (f"p{round(p * 100)}", _explicit_percentile(p, count, buckets, bounds))
+                for p in PERCENTILES
+            ]
+        else:
+            values = [
+                (f"p{round(p * 100)}", _exponential_percentile(p, scale, zero, offset, positive))
+                for p in PERCENTILES
+            ]
+        for line, value in values:
+            if value is not None and math.isfinite(value):
+                key = f"{series} {line}".strip()
+                lines.setdefault(key, {}).setdefault(t, []).append(value)
+    return [
+        {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(points.items())]}
+        for label, points in lines.items()
+    ]
+
+
+def _explicit_percentile(
+    p: float, count: int | None, buckets: list[int] | None, bounds: list[float] | None
+) -> float | None:
+    """The ``p`` percentile of an explicit-bucket histogram point, interpolated linearly
+    inside its bucket (the open-ended buckets give their finite bound)."""
+    if not count or not buckets:
+        return None
+    bounds = bounds or []
+    target = p * count
+    seen = 0
+    for index, n in enumerate(buckets):
+        if n and seen + n >= target:
+            low = bounds[index - 1] if index > 0 else (bounds[0] if bounds else 0.0)
+            high = bounds[index] if index < len(bounds) else low
+            if index == 0:
+                return high
+            return low + (high - low) * (target - seen) / n
+        seen += n
+    return bounds[-1] if bounds else None
+
+
+def _exponential_percentile(
+    p: float,
+    scale: int | None,
+    zero: int | None,
+    offset: int | None,
+    positive: list[int] | None,
+) -> float | None:
+    """The ``p`` percentile of the positive range of an exponential histogram point (bucket
+    ``i`` covers ``(base**i, base**(i+1)]``, ``base = 2**(2**-scale)``), at the bucket's
+    upper bound."""
+    counts = positive or []
+    total = (zero or 0) + sum(counts)
+    if not total or scale is None:
+        return None
+    target = p * total
+    seen = zero or 0
+    if seen >= target:
+        return 0.0
+    base = 2.0 ** (2.0**-scale)
+    for index, n in enumerate(counts):
+        seen += n
+        if seen >= target:
+            return float(base ** ((offset or 0) + index + 1))
+    return None
+
+
+def search_logs(
+    con: Any,
+    *,
+    service: str | None,
+    min_severity: int | None,
+    text: str | None,
+    trace_id: bytes | None,
+    time_range: TimeRange,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Log records matching every filter, newest first, one page."""
+    where, params = _where(
+        [
+            ("service_name = ?", [service]) if service else ("", []),
+            ("severity_number >= ?", [min_severity]) if min_severity else ("", []),
+            (
+                "coalesce(body.string_value, CAST(body AS VARCHAR)) ILIKE ? ESCAPE '\\'",
+                [_like(text)],
+            )
+            if text
+            else ("", []),
+            ("trace_id = ?", [trace_id]) if trace_id else ("", []),
+            time_range.sql("time"),
+        ]
+    )
+    total = con.execute(f"SELECT count(*) FROM logs {where}", params).fetchall()[0][0]
+    rows = _rows(
+        con,
+        f"""
+        SELECT epoch_ns(time) AS time_ns, severity_number, severity_text, body,
+               service_name AS service, lower(hex(trace_id)) AS trace_id,
+               lower(hex(span_id)) AS span_id, attributes, event_name
+        FROM logs {where} ORDER BY time DESC LIMIT ? OFFSET ?
+        """,
+        [*params, limit, offset],
+    )
+    for row in rows:
+        row["body"] = _value(row["body"])
+        row["attributes"] = _attributes(row["attributes"])
+    return {"total": total, "offset": offset, "limit": limit, "logs": rows}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

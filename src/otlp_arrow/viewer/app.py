@@ -1,0 +1,243 @@
+"""The viewer's web app: its own static assets and a read-only JSON API, nothing else.
+
+No part of a request ever names a file: the assets are read from the package once, at start,
+into a fixed table; the data comes from the :class:`~otlp_arrow.query.Store` of the one
+output directory given at start. Only GET and HEAD are allowed. Every response carries a
+strict Content-Security-Policy (own scripts and styles only), ``X-Frame-Options: DENY`` and
+``X-Content-Type-Options: nosniff``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from otlp_arrow.query import Store
+from otlp_arrow.viewer import api
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+#: URL path -> (packaged file, content type). Nothing else is ever served from the package.
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/assets/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/assets/app.css": ("app.css", "text/css; charset=utf-8"),
+}
+
+
+class BadRequestError(ValueError):
+    """A query parameter the API cannot use; answered with 400 and the message."""
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding SECURITY_HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode() not in SECURITY_HEADERS
+                ]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(store: Store) -> ASGIApp:
+    """The viewer for ``store``."""
+    files = resources.files("otlp_arrow.viewer") / "static"
+    assets = {path: ((files / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
+
+    def asset(path: str) -> Callable[[Request], Any]:
+        body, kind = assets[path]
+
+        async def serve(request: Request) -> Response:
+            return Response(body, media_type=kind, headers={"cache-control": "no-cache"})
+
+        return serve
+
+    def endpoint(handler: Callable[[Any, Request], Any]) -> Callable[[Request], Any]:
+        async def run(request: Request) -> Response:
+            def answer() -> Any:
+                con = store.duckdb()
+                try:
+                    return handler(con, request)
+                finally:
+                    con.close()
+
+            try:
+                result = await run_in_threadpool(answer)
+            except BadRequestError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse(result, headers={"cache-control": "no-store"})
+
+        return run
+
+    routes = [Route(path, asset(path), methods=["GET", "HEAD"]) for path in ASSETS]
+    routes += [
+        Route(f"/api/{name}", endpoint(handler), methods=["GET", "HEAD"])
+        for name, handler in _API.items()
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    return _SecurityHeaders(app)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "not found"}, status_code=404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error": "the viewer is read-only: GET only"},
+        status_code=405,
+        headers={"allow": "GET, HEAD"},
+    )
+
+
+def _text(request: Request, name: str, limit: int = 500) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    if len(value) > limit:
+        raise BadRequestError(f"{name} is longer than {limit} characters")
+    return value or None
+
+
+def _int(request: Request, name: str, low: int, high: int, default: int | None) -> int | None:
+    text = _text(request, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequestError(f"{name}={text!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise BadRequestError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def _page(request: Request) -> tuple[int, int]:
+    limit = _int(request, "limit", 1, api.MAX_LIMIT, 50)
+    offset = _int(request, "offset", 0, 10**9, 0)
+    assert limit is not None and offset is not None
+    return limit, offset
+
+
+def _time_range(request: Request) -> api.TimeRange:
+    """``since``/``until`` in milliseconds since the epoch."""
+    since = _int(request, "since", 0, 2**42, None)
+    until = _int(request, "until", 0, 2**42, None)
+    return api.TimeRange(
+        since * 1_000_000 if since is not None else None,
+        until * 1_000_000 if until is not None else None,
+    )
+
+
+def _trace_id(text: str | None, name: str = "trace_id") -> bytes | None:
+    if text is None:
+        return None
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise BadRequestError(f"{name} must be 32 hex digits") from None
+    if len(raw) != 16:
+        raise BadRequestError(f"{name} must be 32 hex digits")
+    return raw
+
+
+def _status(con: Any, request: Request) -> Any:
+    return api.status(con)
+
+
+def _services(con: Any, request: Request) -> Any:
+    return {
+        "services": api.services(con),
+        "span_names": api.span_names(con, _text(request, "service")),
+    }
+
+
+def _traces(con: Any, request: Request) -> Any:
+    limit, offset = _page(request)
+    min_ms = _int(request, "min_ms", 0, 10**9, None)
+    return api.search_traces(
+        con,
+        service=_text(request, "service"),
+        name=_text(request, "name"),
+        errors_only=_text(request, "errors") in ("1", "true"),
+        min_duration_ns=min_ms * 1_000_000 if min_ms else None,
+        time_range=_time_range(request),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _trace(con: Any, request: Request) -> Any:
+    trace_id = _trace_id(_text(request, "id"), "id")
+    if trace_id is None:
+        raise BadRequestError("id (the trace id, 32 hex digits) is required")
+    return api.trace(con, trace_id)
+
+
+def _metrics(con: Any, request: Request) -> Any:
+    return {"metrics": api.metric_list(con)}
+
+
+def _metric(con: Any, request: Request) -> Any:
+    name = _text(request, "name")
+    if name is None:
+        raise BadRequestError("name (the metric name) is required")
+    return api.metric_series(con, name, _text(request, "split"), _time_range(request))
+
+
+def _logs(con: Any, request: Request) -> Any:
+    limit, offset = _page(request)
+    return api.search_logs(
+        con,
+        service=_text(request, "service"),
+        min_severity=_int(request, "severity", 0, 24, None),
+        text=_text(request, "q"),
+        trace_id=_trace_id(_text(request, "trace_id")),
+        time_range=_time_range(request),
+        limit=limit,
+        offset=offset,
+    )
+
+
+_API: dict[str, Callable[[Any, Request], Any]] = {
+    "status": _status,
+    "services": _services,
+    "traces": _traces,
+    "trace": _trace,
+    "metrics": _metrics,
+    "metric": _metric,
+    "logs": _logs,
+}
