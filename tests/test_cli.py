@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import otlp_arrow
-from otlp_arrow import _sample, read_table
+from otlp_arrow import _sample, connect
 from otlp_arrow.cli import main
 from otlp_arrow.config import render_docs
 from tests.helpers import T0, start_serve, stop_serve
@@ -34,20 +35,74 @@ def test_help_and_version() -> None:
     assert done.stdout.strip() == f"otlp-arrow {otlp_arrow.__version__}"
 
 
-def test_demo_writes_all_signals_to_the_default_directory(tmp_path: Path) -> None:
-    done = _run("demo", "--spans", "200", "--rounds", "2", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+def test_demo_runs_the_service_viewer_and_shop_until_ctrl_c(tmp_path: Path) -> None:
+    assert EXE is not None
+    env = {**os.environ, "OTLP_ARROW_GRPC_PORT": "0", "OTLP_ARROW_HTTP_PORT": "0"}
+    env["OTLP_ARROW_VIEWER_PORT"] = "0"
+    proc = subprocess.Popen(
+        [EXE, "demo", "--rate", "40"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while not (lines and "open this in a browser" in lines[-1]):
+        lines.append(proc.stdout.readline())
+        assert lines[-1], "".join(lines)
+    match = re.search(r"(http://127\.0\.0\.1:\d+/)\s+<- open this in a browser", lines[-1])
+    assert match, lines[-1]
+    viewer = match.group(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # what the shop sends shows up in the viewer
+        status = _get_json(viewer + "api/status")
+        if min(status.values()) > 0 and status["traces"] > 50:
+            break
+        time.sleep(0.2)
+    assert min(status.values()) > 0, status
+    proc.send_signal(signal.SIGINT)  # Ctrl+C
+    rest, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    assert "stopping" in rest and "otlp-arrow view" in rest
     out = tmp_path / "otlp-arrow-data"
-    assert str(out) in done.stdout
-    assert read_table(out, "traces").num_rows == 400
-    assert read_table(out, "metrics").num_rows == 2 * 20
-    assert read_table(out, "logs").num_rows == 200
-    table = {
-        line.split()[0]: line.split()[1:3]
-        for line in done.stdout.splitlines()
-        if line.startswith(("traces ", "metrics ", "logs "))
+    store = connect(out)
+    kinds = store.sql("SELECT DISTINCT service_name, kind FROM traces").to_pylist()
+    assert {(k["service_name"], k["kind"]) for k in kinds} >= {
+        ("frontend", 2),  # SERVER
+        ("frontend", 3),  # CLIENT: outbound calls and queries
+        ("cart", 2),
+        ("cart", 3),
     }
-    assert table == {"traces": ["400", "1"], "metrics": ["40", "1"], "logs": ["200", "1"]}
+    one_trace = store.sql(
+        "SELECT trace_id FROM traces GROUP BY 1 HAVING count(DISTINCT service_name) > 1 LIMIT 1"
+    )
+    assert one_trace.num_rows == 1  # calls between services stay in one trace
+    metric_types = store.sql("SELECT DISTINCT metric_type AS t FROM metrics").column("t")
+    assert set(metric_types.to_pylist()) == {"sum", "gauge", "histogram", "exponential_histogram"}
+    joined = store.sql(
+        "SELECT count(*) AS logs, count(t.span_id) AS with_span FROM logs l "
+        "LEFT JOIN traces t USING (trace_id, span_id)"
+    ).to_pylist()[0]
+    assert joined["logs"] > 0 and joined["with_span"] == joined["logs"]  # correlated
+    summary = {s.signal: s.rows for s in store.summary()}
+    for signal_name, rows in summary.items():  # the final summary is what is stored
+        assert re.search(rf"^{signal_name}\s+{rows:,}\s", rest, re.MULTILINE), rest
+
+
+def test_demo_for_a_duration_records_payment_failures(tmp_path: Path) -> None:
+    done = _run(
+        "demo", "--duration", "4", "--rate", "60", "--output-dir", str(tmp_path), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Stopping after 4 s." in done.stdout and "requests -> written" in done.stdout
+    failures = connect(tmp_path).sql(
+        "SELECT count(*) AS n FROM traces, unnest(events) AS e(event) "
+        "WHERE status_code = 2 AND event.name = 'exception'"
+    )
+    assert failures.column("n")[0].as_py() > 0  # exceptions recorded on failing spans
+    assert _run("demo", "--rate", "0").returncode == 2
 
 
 def test_config_docs_and_errors(tmp_path: Path, capsys: object) -> None:
@@ -67,7 +122,8 @@ def test_query_formats_and_stats(tmp_path: Path) -> None:
 
     import pyarrow as pa
 
-    assert _run("demo", "--spans", "100", "--rounds", "1", cwd=tmp_path).returncode == 0
+    with otlp_arrow.OtlpLibrary(output_dir=tmp_path / "otlp-arrow-data") as library:
+        library.export_traces(_sample.traces(100, start_ns=T0))
     sql = (
         "SELECT trace_id, name, duration_ns, start_time, attributes FROM traces "
         "ORDER BY duration_ns DESC LIMIT 3"

@@ -1,89 +1,100 @@
-"""``otlp-arrow demo``: write sample traces, metrics and logs through the embedded API and
-show what was written and where."""
+"""``otlp-arrow demo``: the service with its viewer, and a simulated shop sending to it.
+
+Starts ``serve`` in-process (OTLP/gRPC, OTLP/HTTP and the web viewer; the usual ports, or
+free ones when those are taken), runs the shop of ``_shop`` against it over OTLP/HTTP, prints
+the viewer's URL and, every few seconds, what has been written; stops cleanly on Ctrl+C or
+SIGTERM (or after ``--duration``), with a summary and the next commands to try.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
-import pyarrow.compute as pc
-
-from otlp_arrow import _sample
+from otlp_arrow import _shop
+from otlp_arrow._signals import stop_event
 from otlp_arrow.config import Config
-from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.errors import ReceiverError
+from otlp_arrow.query import connect
 from otlp_arrow.schema import SIGNALS
-from otlp_arrow.storage.reader import read_table, signal_files
+from otlp_arrow.service import Service
+from otlp_arrow.storage.reader import signal_files
+from otlp_arrow.viewer import DEFAULT_PORT as VIEWER_PORT
+
+log = logging.getLogger(__name__)
+
+NOUNS = {"traces": "spans", "metrics": "metric points", "logs": "log records"}
 
 
-def run(config: Config, *, spans: int = 2000, rounds: int = 5) -> int:
-    """Export ``rounds`` rounds of sample data, flush, then print a summary. Returns 0."""
-    out = config.output_dir
-    print(f"otlp-arrow demo: writing sample telemetry of a small web shop to {out.resolve()}")
-    now = time.time_ns()
-    with OtlpLibrary(config) as library:
-        for i in range(rounds):
-            start = now + i * spans * 1_000_000
-            traces = _sample.traces(spans, start_ns=start, seed=i)
-            library.export_traces(traces)
-            library.export_metrics(_sample.metrics(spans // 10, time_ns=start, seed=i))
-            library.export_logs(
-                _sample.logs(spans // 2, start_ns=start, seed=i, traces_request=traces)
-            )
-            print(
-                f"  round {i + 1}/{rounds}: exported {spans} spans, {spans // 10} metric "
-                f"points, {spans // 2} log records"
-            )
-        library.flush()
-    print()
-    print(f"{'signal':<8} {'rows':>8} {'files':>6} {'bytes':>10}  directory")
-    for signal in SIGNALS:
-        files = signal_files(out, signal)
-        rows = read_table(out, signal).num_rows
-        print(
-            f"{signal:<8} {rows:>8} {len(files):>6} {sum(f.size for f in files):>10}  "
-            f"{Path(out, signal)}"
-        )
-    _print_top_spans(out)
-    print()
-    where = "" if out == Path("otlp-arrow-data") else f" --output-dir {out}"
+def run(config: Config, *, duration: float | None = None, rate: float = 20.0) -> int:
+    """Run the demo until Ctrl+C / SIGTERM or for ``duration`` seconds. Returns 0."""
+    stop = stop_event()
+    service = _start(config)
+    out = service.config.output_dir
+    host = service.config.host
+    print("otlp-arrow demo", flush=True)
+    print(f"  writing to       {out.resolve()}")
+    print(f"  OTLP/gRPC        {host}:{service.grpc_port}")
+    print(f"  OTLP/HTTP        http://{host}:{service.http_port}")
+    print(f"  web viewer       http://{host}:{service.viewer_port}/   <- open this in a browser")
     print(
-        "Query it with SQL:        otlp-arrow query "
-        f'"SELECT name, count(*) FROM traces GROUP BY 1"{where}'
+        "A simulated web shop (services frontend, cart, payment; the OpenTelemetry SDK) is\n"
+        "sending traces, metrics and logs over OTLP. Point your own app at the OTLP ports too.\n"
+        + ("Ctrl+C stops." if duration is None else f"Stopping after {duration:g} s."),
+        flush=True,
     )
-    print(f"Or in Python:             otlp_arrow.connect({str(out)!r}).traces()")
-    print("More: docs/querying.md and docs/schema.md")
+    started = time.monotonic()
+    try:
+        with _shop.running(f"http://{host}:{service.http_port}", rate=rate) as shop:
+            while not stop.wait(min(3.0, duration or 3.0)):
+                print(f"  {_progress(service, shop.requests)}", flush=True)
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+            print("stopping: sending what the shop still holds...", flush=True)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        service.stop()
+    _summary(out)
     return 0
 
 
-def _print_top_spans(out: Path) -> None:
-    traces = read_table(out, "traces")
-    if not traces.num_rows:
-        return
-    grouped = (
-        traces.group_by("name")
-        .aggregate(
-            [
-                ("duration_ns", "count"),
-                ("duration_ns", "approximate_median"),
-                ("duration_ns", "max"),
-                ("status_code", "max"),
-            ]
-        )
-        .sort_by([("duration_ns_count", "descending")])
+def _start(config: Config) -> Service:
+    """The service on the configured ports, or on free ones for those that are taken."""
+    ports = {"grpc_port": config.grpc_port, "http_port": config.http_port}
+    ports["viewer_port"] = config.viewer_port if config.viewer_port is not None else VIEWER_PORT
+    ports = {name: 0 if port is None else port for name, port in ports.items()}
+    try:
+        return Service(config.replace(**ports)).start()
+    except ReceiverError as exc:
+        log.info("%s; using free ports instead", exc)
+        return Service(config.replace(grpc_port=0, http_port=0, viewer_port=0)).start()
+
+
+def _progress(service: Service, requests: int) -> str:
+    written = service.library.stats()["rows_written"]
+    files = [f for s in SIGNALS for f in signal_files(service.config.output_dir, s)]
+    size = sum(f.size for f in files) / 1024
+    counts = " · ".join(f"{written.get(s, 0):,} {NOUNS[s]}" for s in SIGNALS)
+    return (
+        f"{time.strftime('%H:%M:%S')}  {requests:,} requests -> written {counts} "
+        f"({len(files)} files, {size:,.0f} KiB)"
     )
+
+
+def _summary(out: Path) -> None:
     print()
-    print(f"{'span name':<20} {'count':>6} {'median ms':>10} {'max ms':>9}  errors")
-    errors = (
-        traces.filter(pc.equal(traces["status_code"], 2))
-        .group_by("name")
-        .aggregate([("span_id", "count")])
+    print(f"{'signal':<8} {'rows':>8} {'files':>6} {'bytes':>10}  first .. last (UTC)")
+    for s in connect(out).summary():
+        span = f"{s.first:%H:%M:%S} .. {s.last:%H:%M:%S}" if s.first and s.last else "-"
+        print(f"{s.signal:<8} {s.rows:>8,} {s.files:>6} {s.bytes:>10,}  {span}")
+    where = "" if out == Path("otlp-arrow-data") else f" --output-dir {out}"
+    print()
+    print("Next:")
+    print(f"  otlp-arrow view{where}          browse it again")
+    print(
+        f'  otlp-arrow query "SELECT service_name, name, count(*) FROM traces GROUP BY ALL"{where}'
     )
-    error_count = dict(
-        zip(errors["name"].to_pylist(), errors["span_id_count"].to_pylist(), strict=True)
-    )
-    for row in grouped.to_pylist()[:8]:
-        print(
-            f"{row['name']:<20} {row['duration_ns_count']:>6} "
-            f"{row['duration_ns_approximate_median'] / 1e6:>10.2f} "
-            f"{row['duration_ns_max'] / 1e6:>9.2f}  {error_count.get(row['name'], 0)}"
-        )
+    print(f"  python -c \"import otlp_arrow; print(otlp_arrow.connect('{out}').traces())\"")
+    print("  docs/querying.md: SQL, pandas, Polars and DuckDB on these files")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 from otlp_arrow._output import FORMATS, tail_lines, write
+from otlp_arrow._signals import wait_until_stopped
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import ConfigError, OtlpArrowError
@@ -28,11 +27,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="write sample telemetry through the embedded API and show the result"
+        "demo",
+        help="run the service with its web viewer and a simulated shop sending it "
+        "telemetry over OTLP; Ctrl+C stops",
     )
     _common(demo)
-    demo.add_argument("--spans", type=int, default=2000, help="spans per round (default 2000)")
-    demo.add_argument("--rounds", type=int, default=5, help="rounds to export (default 5)")
+    demo.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl+C)"
+    )
+    demo.add_argument(
+        "--rate", type=float, default=20.0, help="shop requests per second (default 20)"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -133,9 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from otlp_arrow import _demo
 
-            if args.spans < 1 or args.rounds < 1:
-                parser.error("--spans and --rounds must be at least 1")
-            return _demo.run(config, spans=args.spans, rounds=args.rounds)
+            if (args.duration is not None and args.duration <= 0) or not 0 < args.rate <= 1000:
+                parser.error("--duration must be positive, --rate between 0 and 1000")
+            return _demo.run(config, duration=args.duration, rate=args.rate)
         if args.docs:
             print(render_docs(), end="")
             return 0
@@ -170,7 +175,7 @@ def _serve(config: Config) -> int:
     from otlp_arrow.service import Service
 
     service = Service(config).start()
-    _wait_for_stop()
+    wait_until_stopped()
     service.stop()
     return 0
 
@@ -186,21 +191,9 @@ def _view(config: Config, port: int) -> int:
     logging.getLogger("otlp_arrow").info(
         "viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url
     )
-    _wait_for_stop()
+    wait_until_stopped()
     viewer.stop()
     return 0
-
-
-def _wait_for_stop() -> None:
-    """Block until Ctrl+C or SIGTERM (SIGTERM only where the platform has it)."""
-    stop = threading.Event()
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
