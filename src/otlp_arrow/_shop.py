@@ -28,6 +28,7 @@ ROUTES = (
     ("POST", "/checkout", 7),
 )
 SERVICES = ("frontend", "cart", "payment")
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5)
 
 
 class PaymentDeclinedError(RuntimeError):
@@ -63,7 +64,11 @@ class Shop:
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-        from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+        from opentelemetry.sdk.metrics.view import (
+            ExplicitBucketHistogramAggregation,
+            ExponentialBucketHistogramAggregation,
+            View,
+        )
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -102,7 +107,11 @@ class Shop:
                     View(
                         instrument_name="db.client.operation.duration",
                         aggregation=ExponentialBucketHistogramAggregation(max_size=80),
-                    )
+                    ),
+                    View(  # the boundaries the HTTP semantic conventions advise, in seconds
+                        instrument_name="http.server.request.duration",
+                        aggregation=ExplicitBucketHistogramAggregation(HTTP_BUCKETS),
+                    ),
                 ],
             )
             logger_provider = LoggerProvider(resource=resource)

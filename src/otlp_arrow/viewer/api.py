@@ -246,7 +246,9 @@ def metric_list(con: Any) -> list[dict[str, Any]]:
 
 def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange) -> dict[str, Any]:
     """Chart data for one metric: lines (sums, gauges), percentiles over time (histograms,
-    exponential histograms) or quantiles (summaries), one set per value of ``split``."""
+    exponential histograms) or quantiles (summaries), one set per value of ``split``.
+    Cumulative explicit histograms are charted by what changed between a stream's points,
+    so a percentile shows that interval, not everything since the stream started."""
     where, params = _where([("metric_name = ?", [name]), time_range.sql("time")])
     kinds = con.execute(f"SELECT DISTINCT metric_type FROM metrics {where}", params).fetchall()
     kind = kinds[0][0] if kinds else None
@@ -280,7 +282,9 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             f"""
             SELECT {label} AS series, epoch_ns(time) AS t, count, bucket_counts,
                    explicit_bounds, scale, zero_count, positive_offset,
-                   positive_bucket_counts, quantile_values
+                   positive_bucket_counts, quantile_values,
+                   hash(attributes, resource_attributes, start_time) AS stream,
+                   aggregation_temporality = 2 AS cumulative
             FROM metrics {where} ORDER BY series, t LIMIT 200000
             """,
             [*label_params, *params],
@@ -301,7 +305,18 @@ def _distribution_series(
     kind: str, rows: list[tuple[Any, ...]], start: int, width: int
 ) -> list[dict[str, Any]]:
     lines: dict[str, dict[int, list[float]]] = {}
-    for series, t, count, buckets, bounds, scale, zero, offset, positive, quantiles in rows:
+    previous: dict[int, tuple[int, list[int]]] = {}  # stream -> its last (count, buckets)
+    for row in rows:
+        series, t, count, buckets, bounds, scale, zero, offset, positive, quantiles = row[:10]
+        stream, cumulative = row[10:]
+        if kind == "histogram" and cumulative:  # what happened since the stream's last point
+            last = previous.get(stream)
+            previous[stream] = (count, buckets)
+            if last is not None and len(last[1]) == len(buckets) and count >= last[0]:
+                count, buckets = (
+                    count - last[0],
+                    [a - b for a, b in zip(buckets, last[1], strict=True)],
+                )
         t = start + ((t - start) // width) * width
         values: list[tuple[str, float | None]]
         if kind == "summary":
