@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from otlp_arrow import ConversionError, OtlpLibrary, _sample, connect
-from tests.helpers import T0, all_sealed, span_batch
+from tests.helpers import T0, all_sealed, data_files, span_batch
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,21 @@ def test_dataframe_conveniences(stored: Path) -> None:
     pandas_frame = to_pandas(spans)
     assert len(pandas_frame) == spans.num_rows
     assert str(pandas_frame["start_time"].dt.tz) == "UTC"
+
+
+def test_a_file_deleted_while_querying_is_asked_again(tmp_path: Path) -> None:
+    with OtlpLibrary(output_dir=tmp_path, write_interval="10ms", rotate_bytes="24KiB") as lib:
+        for seed in range(4):
+            lib.export_traces(span_batch(100, seed))
+            lib.flush()
+    store = connect(tmp_path)
+    victim = data_files(tmp_path, "traces", ".parquet")[0]
+    calls = []
+
+    def count(con: object) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            victim.unlink()  # as retention would, between listing and reading
+        return int(con.sql("SELECT count(*) FROM traces").fetchall()[0][0])  # type: ignore[attr-defined]
+
+    assert store.with_duckdb(count) == 300 and len(calls) == 2

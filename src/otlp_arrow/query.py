@@ -12,13 +12,14 @@ memory; DuckDB reads them natively in ``sql()``. The few live stream files are r
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,6 +29,9 @@ from otlp_arrow.errors import ConfigError, ConversionError
 from otlp_arrow.schema import SIGNALS, TIMESTAMP, schema_for
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.reader import read_file, signal_files
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The column each signal's time filters apply to.
 TIME_COLUMN = {"traces": "start_time", "metrics": "time", "logs": "time"}
@@ -91,18 +95,34 @@ class Store:
         """Run DuckDB SQL over the views ``traces``, ``metrics`` and ``logs``."""
         import duckdb
 
-        con = self.duckdb()
-        try:
-            try:
-                result = con.sql(query)
-            except duckdb.Error as exc:
-                raise ConversionError(f"SQL error: {exc}") from exc
+        def run(con: Any) -> pa.Table:
+            result = con.sql(query)
             if result is None:
                 return pa.table({})
             arrow = result.arrow()
             return arrow.read_all() if isinstance(arrow, pa.RecordBatchReader) else arrow
-        finally:
-            con.close()
+
+        try:
+            return self.with_duckdb(run)
+        except duckdb.Error as exc:
+            raise ConversionError(f"SQL error: {exc}") from exc
+
+    def with_duckdb(self, work: Callable[[Any], T]) -> T:
+        """``work(connection)`` on a fresh :meth:`duckdb` connection, closed afterwards; run
+        once more on a new one if a file vanished meanwhile (deleted by retention)."""
+        import duckdb
+
+        for attempt in (1, 2):
+            con = self.duckdb()
+            try:
+                return work(con)
+            except duckdb.IOException:
+                if attempt == 2:
+                    raise
+                log.debug("a file vanished while querying %s; asking again", self.output_dir)
+            finally:
+                con.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def duckdb(self) -> Any:
         """A new DuckDB connection with the views ``traces``, ``metrics`` and ``logs`` over

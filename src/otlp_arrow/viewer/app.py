@@ -90,11 +90,7 @@ def create_app(store: Store) -> ASGIApp:
     def endpoint(handler: Callable[[Any, Request], Any]) -> Callable[[Request], Any]:
         async def run(request: Request) -> Response:
             def answer() -> Any:
-                con = store.duckdb()
-                try:
-                    return handler(con, request)
-                finally:
-                    con.close()
+                return store.with_duckdb(lambda con: handler(con, request))
 
             try:
                 result = await run_in_threadpool(answer)
