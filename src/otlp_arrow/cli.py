@@ -76,6 +76,30 @@ def _parser() -> argparse.ArgumentParser:
         "lines, or an Arrow IPC stream",
     )
 
+    replay = commands.add_parser(
+        "replay",
+        help="send stored data to an OTLP endpoint (backfill a backend, move data)",
+        description="Send stored data to an OTLP endpoint, with retries and back-off. "
+        "Authentication comes from the forward_* settings (environment or --config), never "
+        "from the command line: OTLP_ARROW_FORWARD_BEARER_TOKEN, OTLP_ARROW_FORWARD_API_KEY, "
+        "OTLP_ARROW_FORWARD_BASIC_AUTH, OTLP_ARROW_FORWARD_HEADERS (file:PATH reads a file).",
+    )
+    _common(replay)
+    replay.add_argument("--to", required=True, metavar="URL", help="the endpoint's base URL")
+    replay.add_argument(
+        "--protocol",
+        choices=("grpc", "http/protobuf", "http/json"),
+        help="how to send (default http/protobuf, or forward_protocol)",
+    )
+    replay.add_argument(
+        "--signal",
+        action="append",
+        choices=("traces", "metrics", "logs"),
+        help="only this signal (repeatable; default all)",
+    )
+    replay.add_argument("--since", metavar="TIME", help="from this time: ISO 8601, or ago (2h)")
+    replay.add_argument("--until", metavar="TIME", help="before this time: ISO 8601, or ago")
+
     tail = commands.add_parser("tail", help="follow new spans and log records; Ctrl+C stops")
     _common(tail)
     tail.add_argument("--signal", choices=("traces", "logs"), help="only this signal")
@@ -116,11 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides.update(viewer_port=args.viewer)
         if args.command == "view":
             overrides.update(host=args.host)
+        if args.command == "replay":
+            overrides.update(forward_endpoint=args.to, forward_protocol=args.protocol)
         config = Config.load(config_file=args.config, **overrides)
         if args.command == "serve":
             return _serve(config)
         if args.command == "view":
             return _view(config, args.port)
+        if args.command == "replay":
+            return _replay(config, args)
         if args.command == "query":
             fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
             result = connect(config.output_dir).sql(args.sql)
@@ -194,6 +222,19 @@ def _view(config: Config, port: int) -> int:
     wait_until_stopped()
     viewer.stop()
     return 0
+
+
+def _replay(config: Config, args: argparse.Namespace) -> int:
+    from otlp_arrow.forward.replay import parse_moment, print_summary, replay
+
+    signals = tuple(dict.fromkeys(args.signal or ("traces", "metrics", "logs")))
+    since = parse_moment(args.since) if args.since else None
+    until = parse_moment(args.until) if args.until else None
+    summary = replay(config, signals, since=since, until=until, progress=sys.stderr)
+    print_summary(summary, config.forward_endpoint)
+    if summary.interrupted:
+        return 130
+    return 0 if summary.complete else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

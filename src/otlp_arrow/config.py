@@ -82,6 +82,101 @@ def _parse_port(value: Any) -> int | None:
     return _parse_int(value)
 
 
+class Secret:
+    """A credential: shown as ``***`` by ``str``, ``repr``, config dumps and errors; the value
+    only through :meth:`reveal`, where it is sent."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _parse_secret(value: Any) -> Secret | None:
+    """A secret given as is, or as ``file:PATH`` (read from the file, trailing newline
+    dropped: how Docker and Kubernetes mount secrets)."""
+    text = str(value)
+    if text.startswith("file:"):
+        path = Path(text[5:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"cannot read the secret file {path}: {exc.strerror or exc}") from None
+    if not text.strip():
+        return None
+    if any(c in text for c in "\r\n"):
+        raise ValueError("a secret cannot contain line breaks")
+    return Secret(text)
+
+
+def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
+    """``name=value,name2=value2`` (or a YAML mapping); values are kept as secrets."""
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        pairs = []
+        for item in str(value).split(","):
+            if not item.strip():
+                continue
+            name, sep, header_value = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected name=value pairs separated by commas, got {name!r}")
+            pairs.append((name, header_value))
+    out = []
+    for name, header_value in pairs:
+        name = name.strip()
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        secret = _parse_secret(header_value.strip())
+        out.append((name.lower(), secret or Secret("")))
+    return tuple(out)
+
+
+def _parse_endpoint(value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    if not text:
+        return ""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError("expected a URL such as http://collector:4318 or https://otlp.example.com")
+    return text
+
+
+def _parse_signals(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    signals = tuple(str(i).strip().lower() for i in items if str(i).strip())
+    bad = [s for s in signals if s not in ("traces", "metrics", "logs")]
+    if bad:
+        raise ValueError(f"expected some of traces, metrics, logs; got {', '.join(bad)}")
+    return tuple(dict.fromkeys(signals))
+
+
+def _parse_optional_path(value: Any) -> Path | None:
+    text = str(value).strip()
+    return Path(text).expanduser() if text else None
+
+
+def _parse_header_name(value: Any) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", text):
+        raise ValueError(f"{text!r} is not a valid header name")
+    return text.lower()
+
+
 def _parse_host(value: Any) -> str:
     text = str(value).strip()
     if not text or any(c.isspace() for c in text):
@@ -164,7 +259,7 @@ class Config:
     """Resolved settings. Build with :meth:`Config.load`; every field is documented in
     docs/configuration.md."""
 
-    output_dir: Path = _setting(  # noqa: RUF009 - _setting returns a dataclass field
+    output_dir: Path = _setting(
         Path("otlp-arrow-data"),
         _parse_path,
         "Directory the Arrow files are written under (one sub-directory per signal).",
@@ -316,6 +411,135 @@ class Config:
     retention_interval: float = _setting(
         60.0, parse_duration, "How often retention runs.", low=1.0, high=_DAY, unit="duration"
     )
+    forward_endpoint: str = _setting(
+        "",
+        _parse_endpoint,
+        "Also send everything written to this OTLP endpoint (base URL; `/v1/<signal>` is "
+        "added for OTLP/HTTP). `http://` is plaintext, `https://` TLS. Empty: no forwarding.",
+        allowed="a URL, or empty",
+    )
+    forward_protocol: str = _setting(
+        "http/protobuf",
+        _choice("grpc", "http/protobuf", "http/json"),
+        "How to send: OTLP/gRPC, OTLP/HTTP with protobuf, or OTLP/HTTP with JSON.",
+        allowed="grpc, http/protobuf, http/json",
+    )
+    forward_signals: tuple[str, ...] = _setting(
+        ("traces", "metrics", "logs"),
+        _parse_signals,
+        "Which signals to forward (comma-separated).",
+        allowed="traces, metrics, logs",
+    )
+    forward_compression: str = _setting(
+        "gzip", _choice("gzip", "none"), "Compression of forwarded requests.", allowed="gzip, none"
+    )
+    forward_timeout: float = _setting(
+        10.0,
+        parse_duration,
+        "Time allowed for one forwarded request (a timeout counts as a failure).",
+        low=0.1,
+        high=600.0,
+        unit="duration",
+    )
+    forward_ca_file: Path | None = _setting(
+        None,
+        _parse_optional_path,
+        "PEM file of the CA certificates to trust for `https://` (default: the system's).",
+        allowed="a file path",
+    )
+    forward_headers: tuple[tuple[str, Secret], ...] = _setting(
+        (),
+        _parse_headers,
+        "Extra headers (gRPC metadata) on every forwarded request: `name=value,...`. Values are "
+        "treated as secrets (never shown); `file:PATH` reads one from a file.",
+        allowed="name=value pairs",
+    )
+    forward_api_key: Secret | None = _setting(
+        None,
+        _parse_secret,
+        "API key sent in `forward_api_key_header`. Secret: never shown; `file:PATH` reads it "
+        "from a file.",
+        allowed="a secret, or file:PATH",
+    )
+    forward_api_key_header: str = _setting(
+        "x-api-key",
+        _parse_header_name,
+        "Header that carries `forward_api_key`.",
+        allowed="a header name",
+    )
+    forward_bearer_token: Secret | None = _setting(
+        None,
+        _parse_secret,
+        "Sent as `Authorization: Bearer <token>`. Secret; `file:PATH` reads it from a file.",
+        allowed="a secret, or file:PATH",
+    )
+    forward_basic_auth: Secret | None = _setting(
+        None,
+        _parse_secret,
+        "`user:password` sent as HTTP basic authentication. Secret; `file:PATH` reads it.",
+        allowed="a secret, or file:PATH",
+    )
+    forward_batch_rows: int = _setting(
+        2000,
+        _parse_int,
+        "Most rows (spans, points, records) in one forwarded request.",
+        low=1,
+        high=1_000_000,
+    )
+    forward_queue_rows: int = _setting(
+        200_000,
+        _parse_int,
+        "Most rows waiting to be forwarded; beyond it the oldest batches are dropped for "
+        "forwarding (counted; the local files keep them).",
+        low=1,
+        high=1_000_000_000,
+    )
+    forward_queue_bytes: int = _setting(
+        64 * 1024**2,
+        parse_size,
+        "Most bytes waiting to be forwarded (same rule as `forward_queue_rows`).",
+        low=1024,
+        high=2**40,
+        unit="size",
+    )
+    forward_retry_initial: float = _setting(
+        0.5,
+        parse_duration,
+        "First back-off after a retryable failure; doubled per attempt, with jitter.",
+        low=0.01,
+        high=3600.0,
+        unit="duration",
+    )
+    forward_retry_max: float = _setting(
+        30.0,
+        parse_duration,
+        "Longest back-off between attempts (a longer `Retry-After` / `RetryInfo` is honoured).",
+        low=0.01,
+        high=3600.0,
+        unit="duration",
+    )
+    forward_breaker_failures: int = _setting(
+        5,
+        _parse_int,
+        "Consecutive failed requests that open the circuit breaker (no sending while open).",
+        low=1,
+        high=10_000,
+    )
+    forward_breaker_open: float = _setting(
+        30.0,
+        parse_duration,
+        "How long the breaker stays open before it lets probe requests through (half-open).",
+        low=0.01,
+        high=_DAY,
+        unit="duration",
+    )
+    forward_breaker_probes: int = _setting(
+        1,
+        _parse_int,
+        "Successful probe requests in half-open state that close the breaker again.",
+        low=1,
+        high=1000,
+    )
 
     @classmethod
     def load(
@@ -410,7 +634,8 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     try:
         value = meta["parse"](raw)
     except ValueError as exc:
-        raise ConfigError(f"{f.name}={raw!r} (from {source}) is not valid: {exc}") from None
+        shown = _shown(f, raw)
+        raise ConfigError(f"{f.name}={shown} (from {source}) is not valid: {exc}") from None
     low, high = meta["low"], meta["high"]
     if value is None:
         return value
@@ -419,6 +644,14 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
             f"{f.name}={raw!r} (from {source}) is out of bounds: allowed {_bounds(f)}"
         )
     return value
+
+
+def _shown(f: dataclasses.Field[Any], raw: Any) -> str:
+    """``raw`` for an error message; secrets as ``***`` (a ``file:`` path may be shown)."""
+    if f.metadata["parse"] in (_parse_secret, _parse_headers):
+        text = str(raw)
+        return repr(text) if text.startswith("file:") else "'***'"
+    return repr(raw)
 
 
 def _bounds(f: dataclasses.Field[Any]) -> str:

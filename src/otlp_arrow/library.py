@@ -61,6 +61,11 @@ class OtlpLibrary:
         elif overrides:
             config = config.replace(**overrides)
         self.config = config
+        self._forwarder = None
+        if config.forward_endpoint:
+            from otlp_arrow.forward import Forwarder
+
+            self._forwarder = Forwarder(config)
         self._writer = Writer(
             config.output_dir,
             config.rotation,
@@ -68,6 +73,7 @@ class OtlpLibrary:
             {signal: config.retention(signal) for signal in SIGNALS},
             config.retention_interval,
             seal_files=config.seal == "parquet",
+            on_written=self._forwarder.offer if self._forwarder else None,
         )
         self._pipeline = Pipeline(
             self._writer,
@@ -168,6 +174,8 @@ class OtlpLibrary:
         self._shut_down = True
         _RUNNING.discard(self)
         self._pipeline.close(timeout_millis / 1000)
+        if self._forwarder is not None:  # drains for at most forward_timeout
+            self._forwarder.close(min(timeout_millis / 1000, self.config.forward_timeout))
 
     def stats(self) -> dict[str, Any]:
         """Counters: rows accepted / written / refused per signal, buffer fill, files."""
@@ -183,6 +191,7 @@ class OtlpLibrary:
             "buffered_bytes": snap.buffered_bytes,
             "files_opened": {s: w.files_written for s, w in self._writer.writers.items()},
             "files_deleted": self._writer.files_deleted,
+            "forward": self._forwarder.stats() if self._forwarder else None,
             "files_sealed": self._writer.files_sealed,
             "seal_errors": self._writer.seal_errors,
         }

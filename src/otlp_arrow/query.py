@@ -245,6 +245,11 @@ def connect(output_dir: Path | str) -> Store:
     return Store(output_dir)
 
 
+def time_filter(signal: str, start: datetime | None, end: datetime | None) -> pc.Expression | None:
+    """The filter for the signal's time column in [start, end) (None: everything)."""
+    return _filter(signal, start, end, None, None)
+
+
 def _filter(
     signal: str,
     start: datetime | None,

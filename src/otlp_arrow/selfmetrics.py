@@ -79,7 +79,67 @@ def render(receivers: Counters, library: dict[str, Any], ready: bool) -> str:
     ):
         _family(lines, name, kind, text, [({}, library[key])])
     _family(lines, "otlp_arrow_ready", "gauge", "1 when accepting data", [({}, int(ready))])
+    if library.get("forward"):
+        _forward(lines, library["forward"])
     return "\n".join(lines) + "\n"
+
+
+def _forward(lines: list[str], forward: dict[str, Any]) -> None:
+    for key, name, text in (
+        ("rows_sent", "otlp_arrow_forward_rows_sent_total", "rows the endpoint accepted"),
+        (
+            "rows_rejected",
+            "otlp_arrow_forward_rows_rejected_total",
+            "rows the endpoint refused in partial_success",
+        ),
+        (
+            "rows_failed",
+            "otlp_arrow_forward_rows_failed_total",
+            "rows given up after a permanent error (400, 401, INVALID_ARGUMENT, ...)",
+        ),
+        (
+            "rows_dropped",
+            "otlp_arrow_forward_rows_dropped_total",
+            "rows dropped from the full forward queue (still in the local files)",
+        ),
+        (
+            "rows_dropped_at_shutdown",
+            "otlp_arrow_forward_rows_unsent_at_shutdown_total",
+            "rows not yet sent when forwarding stopped (still in the local files)",
+        ),
+    ):
+        _family(
+            lines,
+            name,
+            "counter",
+            text,
+            (({"signal": s}, v) for s, v in sorted(forward[key].items())),
+        )
+    _family(
+        lines,
+        "otlp_arrow_forward_requests_total",
+        "counter",
+        "forwarded requests by outcome (ok, or the kind of failure)",
+        (({"outcome": k}, v) for k, v in sorted(forward["requests"].items())),
+    )
+    for key, name, kind, text in (
+        ("retries", "otlp_arrow_forward_retries_total", "counter", "retried requests"),
+        ("queued_rows", "otlp_arrow_forward_queue_rows", "gauge", "rows waiting to be forwarded"),
+        (
+            "queued_bytes",
+            "otlp_arrow_forward_queue_bytes",
+            "gauge",
+            "bytes waiting to be forwarded",
+        ),
+        (
+            "breaker_state_number",
+            "otlp_arrow_forward_breaker_state",
+            "gauge",
+            "circuit breaker: 0 closed, 1 open, 2 half-open",
+        ),
+        ("breaker_opened", "otlp_arrow_forward_breaker_opened_total", "counter", "times opened"),
+    ):
+        _family(lines, name, kind, text, [({}, forward[key])])
 
 
 def _family(

@@ -12,65 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
+from otlp_arrow._otlp import SERVICES, OtlpService
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, ReceiverError
 from otlp_arrow.receivers.delivery import ReceiverStats, deliver
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Service:
-    signal: str
-    name: str
-    request: Any
-    response: Any
-    rejected_field: str
-
-
-SERVICES = {
-    "traces": _Service(
-        "traces",
-        "opentelemetry.proto.collector.trace.v1.TraceService",
-        ExportTraceServiceRequest,
-        ExportTraceServiceResponse,
-        "rejected_spans",
-    ),
-    "metrics": _Service(
-        "metrics",
-        "opentelemetry.proto.collector.metrics.v1.MetricsService",
-        ExportMetricsServiceRequest,
-        ExportMetricsServiceResponse,
-        "rejected_data_points",
-    ),
-    "logs": _Service(
-        "logs",
-        "opentelemetry.proto.collector.logs.v1.LogsService",
-        ExportLogsServiceRequest,
-        ExportLogsServiceResponse,
-        "rejected_log_records",
-    ),
-}
 
 
 class GrpcReceiver:
@@ -131,7 +84,7 @@ class GrpcReceiver:
             self._server.stop(grace_s).wait()
             self._server = None
 
-    def _handler(self, service: _Service) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+    def _handler(self, service: OtlpService) -> Callable[[bytes, grpc.ServicerContext], bytes]:
         signal, stats = service.signal, self.stats
 
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:

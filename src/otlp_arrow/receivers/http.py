@@ -25,11 +25,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from otlp_arrow._asgi import BackgroundServer
-from otlp_arrow.convert import Converted, convert_request
+from otlp_arrow._otlp import SERVICES
+from otlp_arrow.convert import Converted, convert_request, otlp_json
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
-from otlp_arrow.receivers import otlp_json
 from otlp_arrow.receivers.delivery import ReceiverStats, deliver
-from otlp_arrow.receivers.grpc import SERVICES
 
 log = logging.getLogger(__name__)
 

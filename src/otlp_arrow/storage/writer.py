@@ -174,8 +174,10 @@ class Writer:
         clock: Clock = utc_now,
         *,
         seal_files: bool = True,
+        on_written: Callable[[Signal, pa.RecordBatch], None] | None = None,
     ) -> None:
         self.output_dir = output_dir
+        self.on_written = on_written  # told of every batch once it is in a file
         self.sealer = seal.Sealer() if seal_files else None
         self.writers = {
             s: SignalWriter(
@@ -208,6 +210,8 @@ class Writer:
 
     def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
         self.writers[signal].write(batch)
+        if self.on_written is not None:
+            self.on_written(signal, batch)
 
     def tick(self) -> None:
         """Periodic work: rotation by age, and retention every ``retention_interval_s``."""

@@ -1,4 +1,5 @@
-"""OTLP/JSON request bodies -> protobuf messages (pure).
+"""OTLP/JSON <-> protobuf messages (pure): request bodies in (the receiver), out (the
+forwarder).
 
 ``json_format`` already follows the proto3 JSON mapping that OTLP/JSON uses (lowerCamelCase
 names, enums as numbers or names, 64-bit integers as strings or numbers). The one OTLP rule it
@@ -53,3 +54,22 @@ def _hex_ids_to_base64(node: Any, path: str) -> None:
 def dump(message: Message) -> bytes:
     """A response message as OTLP/JSON."""
     return json_format.MessageToJson(message, indent=None).encode()
+
+
+def dumps(message: Message) -> bytes:
+    """An OTLP request as OTLP/JSON: proto3 JSON mapping, enums as numbers, ids as hex."""
+    data = json_format.MessageToDict(message, use_integers_for_enums=True)
+    _base64_ids_to_hex(data)
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _base64_ids_to_hex(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_FIELDS and isinstance(value, str):
+                node[key] = base64.b64decode(value).hex()
+            else:
+                _base64_ids_to_hex(value)
+    elif isinstance(node, list):
+        for item in node:
+            _base64_ids_to_hex(item)

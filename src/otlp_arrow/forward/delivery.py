@@ -1,0 +1,153 @@
+"""Deliver one request with retries, back-off and the circuit breaker; count what happens.
+
+Shared by the forwarder's thread and ``otlp-arrow replay``. A retryable failure is retried
+(after ``backoff.delay``, or the server's ``Retry-After`` / ``RetryInfo`` when longer) until it
+succeeds or the caller stops; every failure counts towards the breaker, and while the breaker
+is open nothing is sent. A permanent failure is not retried: the request is given up, counted,
+and its cause logged once (per cause, not per request).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
+
+from otlp_arrow.forward import backoff
+from otlp_arrow.forward.breaker import STATE_NUMBER, CircuitBreaker
+from otlp_arrow.forward.senders import Outcome, Sender
+
+log = logging.getLogger("otlp_arrow.forward")
+
+
+@dataclass
+class DeliveryStats:
+    rows_sent: Counter[str] = field(default_factory=Counter)  # per signal, accepted by the remote
+    rows_rejected: Counter[str] = field(default_factory=Counter)  # partial_success
+    rows_failed: Counter[str] = field(default_factory=Counter)  # permanent failure: given up
+    requests: Counter[str] = field(default_factory=Counter)  # per outcome: ok / kind of failure
+    retries: int = 0
+
+
+class Delivery:
+    """Sends requests through ``sender``, guarded by one breaker; thread-safe counters."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        breaker: CircuitBreaker,
+        *,
+        retry_initial: float,
+        retry_max: float,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sender = sender
+        self.breaker = breaker
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.stats = DeliveryStats()
+        self.lock = threading.Lock()
+        self._logged: set[str] = set()
+
+    def deliver(self, signal: str, request: Message, rows: int, stop: threading.Event) -> bool:
+        """Send ``request`` (``rows`` items) until it is accepted (True), permanently refused
+        (False, counted as failed) or ``stop`` is set first (False, not counted: the caller
+        decides what that means)."""
+        attempt = 0
+        while not stop.is_set():
+            wait = self.breaker.wait(self.clock())
+            if wait > 0:
+                stop.wait(wait)
+                continue
+            outcome = self.sender.send(signal, request)
+            if outcome.ok:
+                self._accepted(signal, rows, outcome)
+                return True
+            with self.lock:
+                self.stats.requests[outcome.kind or "failed"] += 1
+            if not outcome.retryable:
+                self.breaker.success()  # the endpoint answers: this is about the request
+                self._given_up(signal, rows, outcome)
+                return False
+            self.breaker.failure(self.clock())
+            delay = backoff.delay(
+                attempt, self.retry_initial, self.retry_max, outcome.retry_after, self.rng
+            )
+            self._once(
+                f"retry:{outcome.kind}",
+                logging.WARNING,
+                "forwarding %s failed (%s); retrying with back-off, first in %.1fs (logged "
+                "once until it works again)",
+                signal,
+                outcome.message,
+                delay,
+            )
+            attempt += 1
+            with self.lock:
+                self.stats.retries += 1
+            stop.wait(delay)
+        return False
+
+    def _accepted(self, signal: str, rows: int, outcome: Outcome) -> None:
+        self.breaker.success()
+        with self.lock:
+            self.stats.requests["ok"] += 1
+            self.stats.rows_sent[signal] += rows - outcome.rejected
+            self.stats.rows_rejected[signal] += outcome.rejected
+        if outcome.rejected:
+            self._once(
+                f"partial:{signal}",
+                logging.WARNING,
+                "the endpoint rejected %d of %d %s items: %s (counted in "
+                "otlp_arrow_forward_rows_rejected_total; logged once)",
+                outcome.rejected,
+                rows,
+                signal,
+                outcome.message or "no reason given",
+            )
+        with self.lock:
+            outage = {key for key in self._logged if key.startswith("retry:")}
+            self._logged -= outage
+        if outage:
+            log.info("forwarding %s works again", signal)
+
+    def _given_up(self, signal: str, rows: int, outcome: Outcome) -> None:
+        with self.lock:
+            self.stats.rows_failed[signal] += rows
+        self._once(
+            f"permanent:{outcome.kind}",
+            logging.ERROR,
+            "forwarding %s refused, not retried: %s (further refusals of this kind are "
+            "counted in otlp_arrow_forward_rows_failed_total, not logged)",
+            signal,
+            outcome.message,
+        )
+
+    def _once(self, key: str, level: int, message: str, *args: object) -> None:
+        with self.lock:
+            if key in self._logged:
+                return
+            self._logged.add(key)
+        log.log(level, message, *args)
+
+    def snapshot(self) -> dict[str, object]:
+        with self.lock:
+            return {
+                "rows_sent": dict(self.stats.rows_sent),
+                "rows_rejected": dict(self.stats.rows_rejected),
+                "rows_failed": dict(self.stats.rows_failed),
+                "requests": dict(self.stats.requests),
+                "retries": self.stats.retries,
+                "breaker_state": self.breaker.state,
+                "breaker_state_number": STATE_NUMBER[self.breaker.state],
+                "breaker_opened": self.breaker.times_opened,
+            }

@@ -1,0 +1,260 @@
+"""Send one OTLP export request to a remote endpoint and say what happened.
+
+``HttpSender`` (OTLP/HTTP, protobuf or JSON; the standard library's HTTP client) and
+``GrpcSender`` (OTLP/gRPC; grpcio) share one contract: ``send(signal, request)`` returns an
+:class:`Outcome` and never raises for a network or server failure. Which failures are worth
+retrying follows the OTLP specification: HTTP 429, 502, 503, 504 and connection errors or
+timeouts; gRPC UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED, OUT_OF_RANGE, DATA_LOSS, and
+RESOURCE_EXHAUSTED when the server sent RetryInfo. Everything else (400, 401, 403,
+INVALID_ARGUMENT, UNAUTHENTICATED, ...) is permanent. Messages never contain header values.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import gzip
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from google.protobuf.message import DecodeError, Message
+from google.rpc.status_pb2 import Status
+
+from otlp_arrow._otlp import SERVICES, export_method
+from otlp_arrow.config import Config
+from otlp_arrow.convert import otlp_json
+from otlp_arrow.errors import ConfigError
+
+RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    retryable: bool = False
+    retry_after: float | None = None  # what the server asked for, seconds
+    rejected: int = 0  # partial_success: items the server did not accept
+    message: str = ""  # what went wrong (or the partial_success error message)
+    kind: str = ""  # a short cause for counting and logging once: "HTTP 503", "UNAVAILABLE"
+
+
+class Sender(Protocol):
+    def send(self, signal: str, request: Message) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+def auth_headers(config: Config) -> list[tuple[str, str]]:
+    """The headers every request carries: extra headers, then authentication."""
+    headers = [(name, value.reveal()) for name, value in config.forward_headers]
+    if config.forward_api_key is not None:
+        headers.append((config.forward_api_key_header, config.forward_api_key.reveal()))
+    if config.forward_bearer_token is not None:
+        headers.append(("authorization", f"Bearer {config.forward_bearer_token.reveal()}"))
+    if config.forward_basic_auth is not None:
+        token = base64.b64encode(config.forward_basic_auth.reveal().encode()).decode("ascii")
+        headers.append(("authorization", f"Basic {token}"))
+    return headers
+
+
+def make_sender(config: Config) -> Sender:
+    if not config.forward_endpoint:
+        raise ConfigError("forward_endpoint is not set: nowhere to send to")
+    if config.forward_protocol == "grpc":
+        return GrpcSender(config)
+    return HttpSender(config)
+
+
+def _rejected(signal: str, response: Message) -> tuple[int, str]:
+    partial = response.partial_success  # type: ignore[attr-defined]
+    return int(getattr(partial, SERVICES[signal].rejected_field)), str(partial.error_message)
+
+
+class HttpSender:
+    """OTLP/HTTP: ``POST <endpoint>/v1/<signal>``."""
+
+    def __init__(self, config: Config) -> None:
+        self.base = config.forward_endpoint
+        self.json = config.forward_protocol == "http/json"
+        self.gzip = config.forward_compression == "gzip"
+        self.timeout = config.forward_timeout
+        self.headers = dict(auth_headers(config))
+        self.headers["content-type"] = "application/json" if self.json else "application/x-protobuf"
+        if self.gzip:
+            self.headers["content-encoding"] = "gzip"
+        self.context = None
+        if self.base.startswith("https://"):
+            self.context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
+
+    def send(self, signal: str, request: Message) -> Outcome:
+        body = otlp_json.dumps(request) if self.json else request.SerializeToString()
+        if self.gzip:
+            body = gzip.compress(body, compresslevel=5)
+        http_request = urllib.request.Request(
+            f"{self.base}/v1/{signal}", data=body, headers=self.headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(
+                http_request, timeout=self.timeout, context=self.context
+            ) as response:
+                answer = response.read()
+                kind = response.headers.get("content-type", "")
+        except urllib.error.HTTPError as exc:
+            return self._failed(exc)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                return Outcome(False, False, message=f"TLS: {reason.verify_message}", kind="TLS")
+            return Outcome(
+                False, True, message=f"cannot reach {self.base}: {reason}", kind="unreachable"
+            )
+        rejected, message = self._partial(signal, answer, kind)
+        return Outcome(True, rejected=rejected, message=message)
+
+    def _partial(self, signal: str, answer: bytes, kind: str) -> tuple[int, str]:
+        if not answer:
+            return 0, ""
+        response_type = SERVICES[signal].response
+        try:
+            if kind.startswith("application/json"):
+                response = otlp_json.parse(answer, response_type)
+            else:
+                response = response_type.FromString(answer)
+        except (ValueError, DecodeError):
+            return 0, ""
+        return _rejected(signal, response)
+
+    def _failed(self, exc: urllib.error.HTTPError) -> Outcome:
+        detail = ""
+        try:
+            body = exc.read()
+            if exc.headers.get("content-type", "").startswith("application/x-protobuf"):
+                detail = Status.FromString(body).message
+            elif body:
+                detail = body.decode("utf-8", "replace")[:200]
+        except (OSError, DecodeError):
+            pass
+        message = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
+        return Outcome(
+            False,
+            exc.code in RETRYABLE_HTTP,
+            retry_after=retry_after_seconds(exc.headers.get("retry-after")),
+            message=message,
+            kind=f"HTTP {exc.code}",
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header (seconds, or an HTTP date) in seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def _ca_path(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigError(f"forward_ca_file {path} is not a readable file")
+    return str(path)
+
+
+class GrpcSender:
+    """OTLP/gRPC: the ``Export`` method of the signal's collector service."""
+
+    RETRYABLE = frozenset(
+        {"UNAVAILABLE", "DEADLINE_EXCEEDED", "ABORTED", "CANCELLED", "OUT_OF_RANGE", "DATA_LOSS"}
+    )
+
+    def __init__(self, config: Config) -> None:
+        import grpc
+
+        self._grpc = grpc
+        url = urlsplit(config.forward_endpoint)
+        target = (
+            url.netloc if url.port else f"{url.netloc}:{443 if url.scheme == 'https' else 4317}"
+        )
+        if url.scheme == "https":
+            ca = _ca_path(config.forward_ca_file)
+            roots = Path(ca).read_bytes() if ca else None
+            self.channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(roots))
+        else:
+            self.channel = grpc.insecure_channel(target)
+        self.timeout = config.forward_timeout
+        self.metadata = [(name.lower(), value) for name, value in auth_headers(config)]
+        self.compression = (
+            grpc.Compression.Gzip
+            if config.forward_compression == "gzip"
+            else grpc.Compression.NoCompression
+        )
+        self.calls: dict[str, Any] = {
+            signal: self.channel.unary_unary(
+                export_method(signal),
+                request_serializer=lambda message: message.SerializeToString(),
+                response_deserializer=service.response.FromString,
+            )
+            for signal, service in SERVICES.items()
+        }
+
+    def send(self, signal: str, request: Message) -> Outcome:
+        try:
+            response = self.calls[signal](
+                request,
+                timeout=self.timeout,
+                metadata=self.metadata,
+                compression=self.compression,
+            )
+        except self._grpc.RpcError as exc:
+            return self._failed(exc)
+        rejected, message = _rejected(signal, response)
+        return Outcome(True, rejected=rejected, message=message)
+
+    def _failed(self, exc: Any) -> Outcome:
+        code = exc.code().name if exc.code() is not None else "UNKNOWN"
+        delay = _retry_info(exc)
+        retryable = code in self.RETRYABLE or (code == "RESOURCE_EXHAUSTED" and delay is not None)
+        return Outcome(
+            False,
+            retryable,
+            retry_after=delay,
+            message=f"gRPC {code}: {exc.details() or ''}".rstrip(": "),
+            kind=code,
+        )
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def _retry_info(exc: Any) -> float | None:
+    """The delay of a ``google.rpc.RetryInfo`` in the error's status details, if any."""
+    from google.rpc.error_details_pb2 import RetryInfo
+
+    for key, value in exc.trailing_metadata() or ():
+        if key != "grpc-status-details-bin":
+            continue
+        try:
+            status = Status.FromString(value)
+        except DecodeError:
+            return None
+        for detail in status.details:
+            if detail.Is(RetryInfo.DESCRIPTOR):
+                info = RetryInfo()
+                detail.Unpack(info)
+                return float(info.retry_delay.seconds + info.retry_delay.nanos / 1e9)
+    return None
