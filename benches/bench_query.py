@@ -255,7 +255,9 @@ def main() -> None:
         "ss AS (SELECT r.resource AS resource, unnest(r.scopeSpans) AS s FROM rs), "
         "sp AS (SELECT resource, unnest(s.spans) AS span FROM ss) "
     )
-    service = "list_filter(resource.attributes, lambda a: a.key = 'service.name')[1].value.stringValue"
+    service = (
+        "list_filter(resource.attributes, lambda a: a.key = 'service.name')[1].value.stringValue"
+    )
     questions = {
         "trace by id": (
             lambda: store.traces(trace_id=lookup_id).num_rows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -54,13 +55,20 @@ def all_sealed(root: Path, signal: str) -> bool:
     )
 
 
-def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int]]:
-    """Start ``otlp-arrow serve --output-dir out *args``; return the process and its ports
-    ({"gRPC": port, "HTTP": port, "viewer": port} for the listeners that are on)."""
+def start_serve(
+    out: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """Start ``otlp-arrow serve --output-dir out *args`` (with ``env`` added to the
+    environment); return the process and its ports ({"gRPC": port, "HTTP": port,
+    "viewer": port} for the listeners that are on)."""
     exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
     assert exe is not None, "the otlp-arrow console script is not installed"
     proc = subprocess.Popen(
-        [exe, "serve", "--output-dir", str(out), *args], stderr=subprocess.PIPE, text=True
+        [exe, "serve", "--output-dir", str(out), *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     assert proc.stderr is not None
     ports: dict[str, int] = {}
@@ -80,10 +88,9 @@ def start_serve(out: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str,
 
 
 def stop_serve(proc: subprocess.Popen[str]) -> str:
-    """SIGTERM, wait for a clean exit (code 0), return what the server logged after."""
+    """SIGTERM, wait for a clean exit (code 0), return what the server wrote after (its
+    log on stderr, then anything on stdout)."""
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
-    assert proc.stderr is not None
-    rest = proc.stderr.read()
-    proc.stderr.close()
-    return rest
+    rest, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    return errors + rest

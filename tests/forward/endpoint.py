@@ -1,0 +1,227 @@
+"""A small real OTLP/HTTP and OTLP/gRPC endpoint whose answers a test scripts: to inject
+failures (down, slow, 503 with Retry-After, 400, 401, RESOURCE_EXHAUSTED with RetryInfo,
+partial success) against the forwarder, and to see what it received."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+
+from otlp_arrow._otlp import SERVICES
+from otlp_arrow.convert import otlp_json
+
+
+@dataclass
+class Reply:
+    """One scripted answer. ``status`` is an HTTP status or a gRPC status code name."""
+
+    status: int | str = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    rejected: int = 0  # partial_success
+    retry_delay: float | None = None  # gRPC RetryInfo
+
+
+@dataclass
+class Received:
+    signal: str
+    headers: dict[str, str]
+    request: Any
+    at: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Endpoint:
+    """The scripted endpoint. Replies are taken from ``script`` in order; once it is empty,
+    every request succeeds."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.script: deque[Reply] = deque()
+        self.received: list[Received] = []
+        self.attempts: list[float] = []  # when each request came, answered or not
+        self.lock = threading.Lock()
+
+    def next_reply(self) -> Reply:
+        with self.lock:
+            self.attempts.append(time.monotonic())
+            return self.script.popleft() if self.script else Reply()
+
+    def record(self, signal: str, headers: dict[str, str], request: Any) -> None:
+        with self.lock:
+            self.received.append(Received(signal, headers, request, time.monotonic()))
+
+    def items(self, signal: str) -> list[Any]:
+        """Every span / data point / log record received for ``signal``."""
+        resources, scopes, leaves = _FIELDS[signal]
+        out: list[Any] = []
+        with self.lock:
+            for got in self.received:
+                if got.signal != signal:
+                    continue
+                for resource in getattr(got.request, resources):
+                    for scope in getattr(resource, scopes):
+                        if leaves:
+                            out.extend(getattr(scope, leaves))
+                            continue
+                        for metric in scope.metrics:
+                            out.extend(getattr(metric, metric.WhichOneof("data")).data_points)
+        return out
+
+
+_FIELDS = {
+    "traces": ("resource_spans", "scope_spans", "spans"),
+    "metrics": ("resource_metrics", "scope_metrics", ""),
+    "logs": ("resource_logs", "scope_logs", "log_records"),
+}
+
+
+class HttpEndpoint(Endpoint):
+    """OTLP/HTTP protobuf and JSON on ``127.0.0.1:port``."""
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> HttpEndpoint:
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                signal = self.path.rsplit("/", 1)[-1]
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                reply = endpoint.next_reply()
+                time.sleep(reply.delay)
+                if reply.status != 200:
+                    self.send_response(int(reply.status))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    payload = Status(code=3, message=f"scripted {reply.status}").SerializeToString()
+                    self.send_header("content-type", "application/x-protobuf")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if self.headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)
+                service = SERVICES[signal]
+                is_json = self.headers.get("content-type", "").startswith("application/json")
+                request = (
+                    otlp_json.parse(body, service.request)
+                    if is_json
+                    else service.request.FromString(body)
+                )
+                endpoint.record(signal, {k.lower(): v for k, v in self.headers.items()}, request)
+                response = service.response()
+                if reply.rejected:
+                    setattr(response.partial_success, service.rejected_field, reply.rejected)
+                    response.partial_success.error_message = "scripted rejection"
+                payload = otlp_json.dump(response) if is_json else response.SerializeToString()
+                self.send_response(200)
+                self.send_header(
+                    "content-type", "application/json" if is_json else "application/x-protobuf"
+                )
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class GrpcEndpoint(Endpoint):
+    """OTLP/gRPC on ``127.0.0.1:port``."""
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.server: grpc.Server | None = None
+
+    def start(self) -> GrpcEndpoint:
+        handlers = []
+        for signal, service in SERVICES.items():
+            handlers.append(
+                grpc.method_handlers_generic_handler(
+                    service.name,
+                    {
+                        "Export": grpc.unary_unary_rpc_method_handler(
+                            self._handler(signal),
+                            request_deserializer=service.request.FromString,
+                            response_serializer=lambda m: m.SerializeToString(),
+                        )
+                    },
+                )
+            )
+        self.server = grpc.server(ThreadPoolExecutor(4), handlers=handlers)
+        self.server.add_insecure_port(f"127.0.0.1:{self.port}")
+        self.server.start()
+        return self
+
+    def _handler(self, signal: str) -> Any:
+        service = SERVICES[signal]
+
+        def export(request: Any, context: grpc.ServicerContext) -> Any:
+            reply = self.next_reply()
+            time.sleep(reply.delay)
+            if reply.status != 200:
+                code = grpc.StatusCode[str(reply.status)]
+                if reply.retry_delay is not None:
+                    info = RetryInfo(
+                        retry_delay=Duration(
+                            seconds=int(reply.retry_delay), nanos=int(reply.retry_delay % 1 * 1e9)
+                        )
+                    )
+                    status = Status(code=code.value[0], message="scripted")
+                    status.details.add().Pack(info)
+                    context.set_trailing_metadata(
+                        (("grpc-status-details-bin", status.SerializeToString()),)
+                    )
+                context.abort(code, f"scripted {reply.status}")
+            self.record(signal, dict(context.invocation_metadata()), request)
+            response = service.response()
+            if reply.rejected:
+                setattr(response.partial_success, service.rejected_field, reply.rejected)
+            return response
+
+        return export
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop(0).wait()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"

@@ -1,0 +1,213 @@
+"""The forwarder against a scripted real endpoint: outages, slowness, throttling, refusals,
+partial success, the circuit breaker — and the local files stay complete throughout."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otlp_arrow import OtlpLibrary, read_table
+from otlp_arrow.forward.backoff import delay
+from otlp_arrow.forward.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from otlp_arrow.forward.senders import retry_after_seconds
+from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply, free_port
+from tests.helpers import span_batch
+
+FAST = {
+    "write_interval": "20ms",
+    "forward_retry_initial": "20ms",
+    "forward_retry_max": "100ms",
+    "forward_breaker_open": "200ms",
+    "forward_timeout": "2s",
+}
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def http() -> Iterator[HttpEndpoint]:
+    endpoint = HttpEndpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+def library(out: Path, url: str, **settings: Any) -> OtlpLibrary:
+    return OtlpLibrary(output_dir=out, forward_endpoint=url, **{**FAST, **settings})
+
+
+def span_ids(items: list[Any]) -> list[bytes]:
+    return [span.span_id for span in items]
+
+
+def test_endpoint_down_at_start_then_up_gets_everything_once(tmp_path: Path) -> None:
+    endpoint = HttpEndpoint(free_port())  # not started: nothing listens on its port
+    lib = library(tmp_path, endpoint.url, forward_breaker_failures="3")
+    try:
+        batches = [span_batch(50, seed) for seed in range(4)]
+        for batch in batches:
+            lib.export_traces(batch)
+        lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["breaker_opened"] >= 1, "the breaker to open")
+        forward = lib.stats()["forward"]
+        assert forward["retries"] >= 3 and forward["rows_sent"] == {}
+        assert read_table(tmp_path, "traces").num_rows == 200  # local files complete
+        endpoint.start()
+        wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 200, "delivery")
+        expected = [sid for b in batches for sid in b.column("span_id").to_pylist()]
+        assert sorted(span_ids(endpoint.items("traces"))) == sorted(expected)  # none twice
+        assert lib.stats()["forward"]["breaker_state"] == CLOSED
+    finally:
+        lib.shutdown()
+        endpoint.stop()
+
+
+def test_503_with_retry_after_is_honoured(tmp_path: Path, http: HttpEndpoint) -> None:
+    http.script.append(Reply(503, {"Retry-After": "1"}))
+    with library(tmp_path, http.url) as lib:
+        lib.export_traces(span_batch(10))
+        lib.flush()
+        wait_for(lambda: http.received, "the retry")
+        waited = http.attempts[1] - http.attempts[0]
+        assert waited >= 0.95  # the server asked for 1 s; our own back-off would be 20 ms
+        stats = lib.stats()["forward"]
+        assert stats["retries"] == 1 and stats["requests"] == {"HTTP 503": 1, "ok": 1}
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_permanent_refusals_are_not_retried_and_logged_once(
+    tmp_path: Path, http: HttpEndpoint, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    http.script.extend([Reply(status), Reply(status)])
+    with caplog.at_level(logging.WARNING, "otlp_arrow.forward"), library(tmp_path, http.url) as lib:
+        for seed in range(2):
+            lib.export_traces(span_batch(10, seed))
+            lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["rows_failed"].get("traces") == 20, "refusals")
+        lib.export_traces(span_batch(5, 9))  # the endpoint accepts again
+        lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 5, "delivery")
+        stats = lib.stats()["forward"]
+    assert stats["retries"] == 0 and stats["requests"] == {f"HTTP {status}": 2, "ok": 1}
+    refusals = [r for r in caplog.records if "refused, not retried" in r.getMessage()]
+    assert len(refusals) == 1 and f"HTTP {status}" in refusals[0].getMessage()
+    assert read_table(tmp_path, "traces").num_rows == 25
+
+
+def test_partial_success_is_counted_and_logged(
+    tmp_path: Path, http: HttpEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    http.script.append(Reply(200, rejected=3))
+    with caplog.at_level(logging.WARNING, "otlp_arrow.forward"), library(tmp_path, http.url) as lib:
+        lib.export_traces(span_batch(10))
+        lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["rows_rejected"].get("traces") == 3, "the count")
+        assert lib.stats()["forward"]["rows_sent"]["traces"] == 7
+    assert any("rejected 3 of 10 traces" in r.getMessage() for r in caplog.records)
+
+
+def test_slow_endpoint_opens_the_breaker_and_never_slows_the_local_path(
+    tmp_path: Path, http: HttpEndpoint
+) -> None:
+    http.script.extend(Reply(delay=1.0) for _ in range(50))  # every answer after the timeout
+    settings = {
+        "forward_timeout": "200ms",
+        "forward_breaker_failures": "2",
+        "forward_breaker_open": "30s",
+        "forward_queue_rows": "300",
+    }
+    with library(tmp_path, http.url, **settings) as lib:
+        started = time.monotonic()
+        for seed in range(40):  # 4,000 rows: far more than the forward queue holds
+            lib.export_traces(span_batch(100, seed))
+            lib.flush()  # each flush waits for the local write, never for the remote
+        local_seconds = time.monotonic() - started
+        wait_for(lambda: lib.stats()["forward"]["breaker_state"] == OPEN, "the breaker")
+        stats = lib.stats()["forward"]
+        assert read_table(tmp_path, "traces").num_rows == 4000
+        # forwarding 40 requests would take >= 40 x 200 ms; the local path did not wait for it
+        assert local_seconds < 40 * 0.2
+        assert stats["rows_dropped"]["traces"] >= 3000  # oldest dropped, for forwarding only
+        assert stats["queued_rows"] <= 300
+        assert stats["requests"].get("unreachable", 0) >= 2  # the timeouts counted
+
+
+def test_breaker_states() -> None:
+    breaker = CircuitBreaker(failures=2, open_s=10, probes=2)
+    breaker.failure(0)
+    assert breaker.state == CLOSED and breaker.wait(0) == 0
+    breaker.failure(1)
+    assert breaker.state == OPEN and breaker.wait(5) == 6
+    assert breaker.wait(11) == 0 and breaker.state == HALF_OPEN
+    breaker.success()
+    assert breaker.state == HALF_OPEN  # one of two probes
+    breaker.failure(12)
+    assert breaker.state == OPEN and breaker.times_opened == 2  # a failed probe reopens
+    assert breaker.wait(22) == 0
+    breaker.success()
+    breaker.success()
+    assert breaker.state == CLOSED
+
+
+def test_breaker_opens_half_opens_and_closes_against_a_real_endpoint(
+    tmp_path: Path, http: HttpEndpoint
+) -> None:
+    http.script.extend(Reply(502) for _ in range(3))
+    with library(
+        tmp_path, http.url, forward_breaker_failures="3", forward_breaker_open="300ms"
+    ) as lib:
+        lib.export_traces(span_batch(10))
+        lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        stats = lib.stats()["forward"]
+    assert stats["breaker_opened"] == 1 and stats["breaker_state"] == CLOSED
+    assert stats["requests"] == {"HTTP 502": 3, "ok": 1}
+
+
+def test_back_off_grows_with_jitter_and_obeys_the_server() -> None:
+    import random
+
+    rng = random.Random(1)
+    waits = [delay(n, 1.0, 8.0, rng=rng) for n in range(6)]
+    for n, wait in enumerate(waits):
+        ceiling = min(8.0, 2.0**n)
+        assert ceiling / 2 <= wait <= ceiling
+    assert delay(0, 1.0, 8.0, retry_after=30.0, rng=rng) == 30.0  # longer than max: honoured
+    assert delay(5, 1.0, 8.0, retry_after=0.1, rng=rng) >= 4.0  # shorter: our own back-off
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Wed, 25 Nov 2026 20:00:10 GMT", now=1795636800.0) == 10.0
+    assert retry_after_seconds("soon") is None
+
+
+def test_grpc_resource_exhausted_with_retry_info_is_retried_after_its_delay(
+    tmp_path: Path,
+) -> None:
+    endpoint = GrpcEndpoint().start()
+    endpoint.script.append(Reply("RESOURCE_EXHAUSTED", retry_delay=0.8))
+    endpoint.script.append(Reply("INVALID_ARGUMENT"))
+    try:
+        with library(tmp_path, endpoint.url, forward_protocol="grpc") as lib:
+            lib.export_traces(span_batch(10, 1))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_failed"].get("traces") == 10, "refusal")
+            assert endpoint.attempts[1] - endpoint.attempts[0] >= 0.75  # RetryInfo: 0.8 s
+            lib.export_traces(span_batch(10, 2))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+            stats = lib.stats()["forward"]
+        assert stats["requests"] == {"RESOURCE_EXHAUSTED": 1, "INVALID_ARGUMENT": 1, "ok": 1}
+        assert stats["retries"] == 1
+    finally:
+        endpoint.stop()
