@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python benches/bench_convert.py
 	$(BIN)/python benches/bench_exporters.py
 	$(BIN)/python benches/bench_receiver.py
+	$(BIN)/python benches/bench_query.py
 
 clean:
 	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage
