@@ -1,4 +1,4 @@
-"""Stopping long-running commands: Ctrl+C everywhere, SIGTERM where the platform has it."""
+"""Stopping long-running commands (serve, view, demo) on Ctrl+C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import threading
 
 
 def stop_event() -> threading.Event:
-    """An event set by SIGTERM (on platforms that have it, when called from the main
-    thread). Ctrl+C arrives as KeyboardInterrupt, which callers handle themselves."""
+    """An event set by Ctrl+C (SIGINT) and SIGTERM, where the platform has them and when
+    called from the main thread. SIGINT is taken over explicitly: a shell that starts a
+    command in the background has it ignored, and ``kill -INT`` should still stop cleanly.
+    Elsewhere, Ctrl+C arrives as KeyboardInterrupt, which callers also handle."""
     stop = threading.Event()
-    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: stop.set())
     return stop
 
 
