@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -95,10 +98,11 @@ _FIELDS = {
 
 
 class HttpEndpoint(Endpoint):
-    """OTLP/HTTP protobuf and JSON on ``127.0.0.1:port``."""
+    """OTLP/HTTP protobuf and JSON on ``127.0.0.1:port`` (HTTPS with ``tls=(cert, key)``)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(port)
+        self.tls = tls
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> HttpEndpoint:
@@ -148,6 +152,10 @@ class HttpEndpoint(Endpoint):
 
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -159,14 +167,15 @@ class HttpEndpoint(Endpoint):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
 
 class GrpcEndpoint(Endpoint):
-    """OTLP/gRPC on ``127.0.0.1:port``."""
+    """OTLP/gRPC on ``127.0.0.1:port`` (TLS with ``tls=(cert, key)``)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(port)
+        self.tls = tls
         self.server: grpc.Server | None = None
 
     def start(self) -> GrpcEndpoint:
@@ -185,7 +194,12 @@ class GrpcEndpoint(Endpoint):
                 )
             )
         self.server = grpc.server(ThreadPoolExecutor(4), handlers=handlers)
-        self.server.add_insecure_port(f"127.0.0.1:{self.port}")
+        if self.tls is None:
+            self.server.add_insecure_port(f"127.0.0.1:{self.port}")
+        else:
+            cert, key = (path.read_bytes() for path in self.tls)
+            credentials = grpc.ssl_server_credentials([(key, cert)])
+            self.server.add_secure_port(f"127.0.0.1:{self.port}", credentials)
         self.server.start()
         return self
 
@@ -224,4 +238,32 @@ class GrpcEndpoint(Endpoint):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

@@ -4,6 +4,7 @@ partial success, the circuit breaker — and the local files stay complete throu
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from otlp_arrow import OtlpLibrary, read_table
 from otlp_arrow.forward.backoff import delay
 from otlp_arrow.forward.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from otlp_arrow.forward.senders import retry_after_seconds
-from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply, free_port
+from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply, free_port, self_signed
 from tests.helpers import span_batch
 
 FAST = {
@@ -209,5 +210,36 @@ def test_grpc_resource_exhausted_with_retry_info_is_retried_after_its_delay(
             stats = lib.stats()["forward"]
         assert stats["requests"] == {"RESOURCE_EXHAUSTED": 1, "INVALID_ARGUMENT": 1, "ok": 1}
         assert stats["retries"] == 1
+    finally:
+        endpoint.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_tls_with_a_ca_file_and_authentication(tmp_path: Path, protocol: str) -> None:
+    cert, key = self_signed(tmp_path)
+    kind = GrpcEndpoint if protocol == "grpc" else HttpEndpoint
+    endpoint = kind(tls=(cert, key)).start()
+    try:
+        settings = {"forward_protocol": protocol, "forward_basic_auth": "ada:s3cret"}
+        with library(
+            tmp_path / "trusted", endpoint.url, forward_ca_file=str(cert), **settings
+        ) as lib:
+            lib.export_traces(span_batch(10))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        assert endpoint.received[0].headers["authorization"] == "Basic YWRhOnMzY3JldA=="
+        with library(tmp_path / "untrusted", endpoint.url, **settings) as lib:  # system CAs
+            lib.export_traces(span_batch(10))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["requests"], "an attempt")
+            if protocol == "grpc":  # grpc reports a failed handshake as UNAVAILABLE: retried
+                wait_for(lambda: lib.stats()["forward"]["retries"] >= 1, "a retry")
+            else:  # a certificate that does not verify is permanent
+                wait_for(
+                    lambda: lib.stats()["forward"]["rows_failed"].get("traces") == 10, "refusal"
+                )
+                assert lib.stats()["forward"]["requests"] == {"TLS": 1}
+        assert len(endpoint.received) == 1  # nothing reached it without trust
     finally:
         endpoint.stop()

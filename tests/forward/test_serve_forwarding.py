@@ -192,7 +192,9 @@ def test_secrets_never_appear_in_anything_the_process_writes(tmp_path: Path) -> 
     headers = endpoint.received[0].headers  # the credentials did go where they belong
     assert headers["authorization"] == f"Bearer {SECRETS[0]}"
     assert headers["x-api-key"] == SECRETS[1] and headers["x-tenant"] == SECRETS[2]
-    assert "otlp_arrow_forward_rows_failed_total" in metrics and "HTTP 401" in written
+    failed = re.search(r'otlp_arrow_forward_rows_failed_total\{signal="traces"\} (\d+)', metrics)
+    assert failed and int(failed.group(1)) >= 300  # the batch the 401 refused
+    assert "otlp_arrow_forward_breaker_state 0" in metrics and "HTTP 401" in written
     config = subprocess.run(
         [EXE, "config"], capture_output=True, text=True, env={**_environ(), **env}, timeout=30
     )
