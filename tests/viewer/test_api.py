@@ -11,27 +11,16 @@ from typing import Any
 
 import pytest
 
-from otlp_arrow import OtlpLibrary, ReceiverError, _sample, connect
+from otlp_arrow import OtlpLibrary, ReceiverError, connect
 from otlp_arrow.viewer import Viewer
 from otlp_arrow.viewer.api import _explicit_percentile, _exponential_percentile
 from tests.helpers import T0
-
-MINUTE = 60 * 10**9
+from tests.viewer.data import MINUTE, store_rounds
 
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("viewer")
-    with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
-        for seed in range(4):
-            traces = _sample.traces(200, start_ns=T0 + seed * MINUTE, seed=seed)
-            library.export_traces(traces)
-            library.export_metrics(_sample.metrics(60, time_ns=T0 + seed * MINUTE, seed=seed))
-            library.export_logs(
-                _sample.logs(80, start_ns=T0 + seed * MINUTE, seed=seed, traces_request=traces)
-            )
-            library.flush()
-    return out
+    return store_rounds(tmp_path_factory.mktemp("viewer"), 4, 200, 60, 80)
 
 
 @pytest.fixture(scope="module")

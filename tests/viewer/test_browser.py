@@ -22,8 +22,8 @@ from selenium.webdriver.support.ui import Select
 from otlp_arrow import OtlpLibrary, _sample, connect
 from otlp_arrow.viewer import Viewer
 from tests.helpers import T0
+from tests.viewer.data import MINUTE, store_rounds
 
-MINUTE = 60 * 10**9
 DASH = "\u2013"  # the pager says f"1{DASH}50 of 180" with an en dash
 ARTIFACTS = Path(
     os.environ.get("OTLP_ARROW_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")
@@ -66,17 +66,7 @@ def browser() -> Iterator[WebDriver]:
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("browser")
-    with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
-        for seed in range(3):
-            traces = _sample.traces(240, start_ns=T0 + seed * MINUTE, seed=seed)
-            library.export_traces(traces)
-            library.export_metrics(_sample.metrics(60, time_ns=T0 + seed * MINUTE, seed=seed))
-            library.export_logs(
-                _sample.logs(90, start_ns=T0 + seed * MINUTE, seed=seed, traces_request=traces)
-            )
-            library.flush()
-    return out
+    return store_rounds(tmp_path_factory.mktemp("browser"), 3, 240, 60, 90)
 
 
 @pytest.fixture(scope="module")
