@@ -80,7 +80,7 @@ def test_503_with_retry_after_is_honoured(tmp_path: Path, http: HttpEndpoint) ->
     with library(tmp_path, http.url) as lib:
         lib.export_traces(span_batch(10))
         lib.flush()
-        wait_for(lambda: http.received, "the retry")
+        wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "the retry")
         waited = http.attempts[1] - http.attempts[0]
         assert waited >= 0.95  # the server asked for 1 s; our own back-off would be 20 ms
         stats = lib.stats()["forward"]
