@@ -97,3 +97,16 @@ def test_array_and_kvlist_json_is_exactly_the_official_otlp_json(value: Any) -> 
     assert any_value_json(message) == json.dumps(
         official, separators=(",", ":"), ensure_ascii=False
     )
+
+
+def test_profile_string_indexes_nested_in_arrays_and_kvlists_survive() -> None:
+    from otlp_arrow import _sample
+
+    request = _sample.traces(1, start_ns=10**18)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    kv = span.attributes.add(key="nested")
+    inner = kv.value.kvlist_value.values.add(key="k", key_strindex=2)
+    inner.value.array_value.values.add(string_value_strindex=3)
+    kv.value.kvlist_value.values.add(key_strindex=5)  # a key only by index, and no value
+    back = arrow_to_otlp(otlp_to_arrow(request), "traces")
+    assert back.resource_spans[0].scope_spans[0].spans[0] == span
