@@ -110,3 +110,18 @@ def test_profile_string_indexes_nested_in_arrays_and_kvlists_survive() -> None:
     kv.value.kvlist_value.values.add(key_strindex=5)  # a key only by index, and no value
     back = arrow_to_otlp(otlp_to_arrow(request), "traces")
     assert back.resource_spans[0].scope_spans[0].spans[0] == span
+
+
+@pytest.mark.parametrize("signal", ["traces", "metrics", "logs"])
+def test_a_slice_converts_like_a_copy_of_it(signal: str) -> None:
+    from otlp_arrow import _sample
+
+    request = {
+        "traces": lambda: _sample.traces(60, start_ns=10**18),
+        "metrics": lambda: _sample.metrics(60, time_ns=10**18),
+        "logs": lambda: _sample.logs(60, start_ns=10**18),
+    }[signal]()
+    table = otlp_to_arrow(request)
+    part = table.slice(17, 25)  # offsets into children that start elsewhere
+    copy = pa.Table.from_pylist(part.to_pylist(), schema=table.schema)
+    assert arrow_to_otlp(part, signal) == arrow_to_otlp(copy, signal)
