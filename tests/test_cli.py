@@ -261,3 +261,27 @@ def test_view_command_serves_a_directory(tmp_path: Path) -> None:
         if proc.stderr is not None:
             proc.stderr.close()
     assert main(["view", "--output-dir", str(tmp_path), "--port", "70000"]) == 1
+
+
+def test_view_of_a_directory_that_does_not_exist_yet_says_so(tmp_path: Path) -> None:
+    assert EXE is not None
+    proc = subprocess.Popen(
+        [EXE, "view", "--output-dir", str(tmp_path / "later"), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline(), proc.stderr.readline()]
+        assert "does not exist (yet)" in lines[1], lines
+        url = re.search(r"(http://127\.0\.0\.1:\d+/)", lines[0])
+        assert url and _get_json(url.group(1) + "api/status") == {
+            "traces": 0,
+            "metrics": 0,
+            "logs": 0,
+        }
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        if proc.stderr is not None:
+            proc.stderr.close()

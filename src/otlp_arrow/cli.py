@@ -216,9 +216,13 @@ def _view(config: Config, port: int) -> int:
         raise ConfigError(f"--port {port}: expected a port 0..65535")
     viewer = Viewer(config.output_dir, config.host, port)
     viewer.start()
-    logging.getLogger("otlp_arrow").info(
-        "viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url
-    )
+    log = logging.getLogger("otlp_arrow")
+    log.info("viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url)
+    if not config.output_dir.is_dir():
+        log.warning(
+            "%s does not exist (yet): the viewer shows data as soon as something writes there",
+            config.output_dir.resolve(),
+        )
     wait_until_stopped()
     viewer.stop()
     return 0
