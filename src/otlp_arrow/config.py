@@ -139,11 +139,8 @@ def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
             pairs.append((name, header_value))
     out = []
     for name, header_value in pairs:
-        name = name.strip()
-        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
-            raise ValueError(f"{name!r} is not a valid header name")
         secret = _parse_secret(header_value.strip())
-        out.append((name.lower(), secret or Secret("")))
+        out.append((_parse_header_name(name), secret or Secret("")))
     return tuple(out)
 
 

@@ -266,7 +266,7 @@ def _filter(
     if service is not None:
         parts.append(pc.field("service_name") == service)
     if trace_id is not None:
-        parts.append(pc.field("trace_id") == pa.scalar(_trace_id(trace_id), pa.binary(16)))
+        parts.append(pc.field("trace_id") == pa.scalar(parse_trace_id(trace_id), pa.binary(16)))
     if not parts:
         return None
     condition = parts[0]
@@ -289,15 +289,16 @@ def _aware(moment: datetime, name: str) -> datetime:
     return moment
 
 
-def _trace_id(value: bytes | str) -> bytes:
+def parse_trace_id(value: bytes | str, name: str = "trace_id") -> bytes:
+    """A trace id given as 16 bytes or 32 hex digits; ConversionError naming ``name``."""
     raw: Any = value
     if isinstance(value, str):
         try:
             raw = bytes.fromhex(value)
         except ValueError:
-            raise ConversionError(f"trace_id={value!r} is not hex") from None
+            raise ConversionError(f"{name}={value!r} is not hex: expected 32 hex digits") from None
     if len(raw) != 16:
-        raise ConversionError(f"trace_id must be 16 bytes (32 hex digits), got {len(raw)}")
+        raise ConversionError(f"{name} must be 16 bytes (32 hex digits), got {len(raw)}")
     return bytes(raw)
 
 

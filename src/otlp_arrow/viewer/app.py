@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otlp_arrow.query import Store
+from otlp_arrow.errors import ConversionError
+from otlp_arrow.query import Store, parse_trace_id
 from otlp_arrow.viewer import api
 
 log = logging.getLogger(__name__)
@@ -162,12 +163,9 @@ def _trace_id(text: str | None, name: str = "trace_id") -> bytes | None:
     if text is None:
         return None
     try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raise BadRequestError(f"{name} must be 32 hex digits") from None
-    if len(raw) != 16:
-        raise BadRequestError(f"{name} must be 32 hex digits")
-    return raw
+        return parse_trace_id(text, name)
+    except ConversionError as exc:
+        raise BadRequestError(str(exc)) from None
 
 
 def _status(con: Any, request: Request) -> Any:
