@@ -20,10 +20,10 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python benches/bench_convert.py
-	$(BIN)/python benches/bench_exporters.py
-	$(BIN)/python benches/bench_receiver.py
-	$(BIN)/python benches/bench_query.py
+	PYTHONPATH=. $(BIN)/python benches/bench_convert.py
+	PYTHONPATH=. $(BIN)/python benches/bench_exporters.py
+	PYTHONPATH=. $(BIN)/python benches/bench_receiver.py
+	PYTHONPATH=. $(BIN)/python benches/bench_query.py
 
 clean:
 	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

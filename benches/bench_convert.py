@@ -3,7 +3,7 @@
     .venv/bin/python benches/bench_convert.py [--quick]
 
 Standard workload (fixed, so numbers compare across commits): requests of 512 spans with 12
-attributes of mixed types and one event each (``otlp_arrow._sample.traces``); metric requests
+attributes of mixed types and one event each (``otlp_arrow.sample.traces``); metric requests
 with points of all five types; log requests of 512 records with attributes and trace context.
 Prints, per signal: OTLP protobuf -> Arrow rate and its ratio to the time ``ParseFromString``
 takes for the same bytes; Arrow -> OTLP rate; then bytes per span on disk for our IPC files
@@ -22,8 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tests import sample
 
-from otlp_arrow import _sample, arrow_to_otlp, otlp_to_arrow
+from otlp_arrow import arrow_to_otlp, otlp_to_arrow
 
 T0 = 1_764_000_000 * 10**9
 BATCH = 512
@@ -41,14 +42,12 @@ def best_rate(items: int, action: Callable[[], Any], repeat: int) -> float:
 
 
 def workload(requests: int) -> dict[str, list[Any]]:
-    traces = [_sample.traces(BATCH, start_ns=T0 + i * 10**9, seed=i) for i in range(requests)]
+    traces = [sample.traces(BATCH, start_ns=T0 + i * 10**9, seed=i) for i in range(requests)]
     return {
         "traces": traces,
-        "metrics": [
-            _sample.metrics(BATCH, time_ns=T0 + i * 10**9, seed=i) for i in range(requests)
-        ],
+        "metrics": [sample.metrics(BATCH, time_ns=T0 + i * 10**9, seed=i) for i in range(requests)],
         "logs": [
-            _sample.logs(BATCH, start_ns=T0 + i * 10**9, seed=i, traces_request=t)
+            sample.logs(BATCH, start_ns=T0 + i * 10**9, seed=i, traces_request=t)
             for i, t in enumerate(traces)
         ],
     }

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
-from otlp_arrow import _sample
+from tests import sample
 
 SPANS = 512
 T0 = 1_764_000_000 * 10**9
@@ -38,7 +37,7 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 def payloads(count: int, seed: int) -> list[bytes]:
     return [
-        _sample.traces(SPANS, start_ns=T0 + i * 10**9, seed=seed * 1000 + i).SerializeToString()
+        sample.traces(SPANS, start_ns=T0 + i * 10**9, seed=seed * 1000 + i).SerializeToString()
         for i in range(count)
     ]
 

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from otlp_arrow import _sample, otlp_to_arrow
+from otlp_arrow import otlp_to_arrow
+from tests import sample
 
 T0 = 1_764_000_000 * 10**9  # 2025-11-24, a fixed start time for sample data
 EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow IPC end-of-stream marker
 
 
 def span_batch(n: int, seed: int = 1) -> pa.RecordBatch:
-    return otlp_to_arrow(_sample.traces(n, start_ns=T0, seed=seed)).to_batches()[0]
+    return otlp_to_arrow(sample.traces(n, start_ns=T0, seed=seed)).to_batches()[0]
 
 
 def python(

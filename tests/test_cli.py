@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import otlp_arrow
-from otlp_arrow import _sample, connect
+from otlp_arrow import connect
 from otlp_arrow.cli import main
 from otlp_arrow.config import render_docs
+from tests import sample
 from tests.helpers import T0, start_serve, stop_serve
 
 EXE = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
@@ -123,7 +124,7 @@ def test_query_formats_and_stats(tmp_path: Path) -> None:
     import pyarrow as pa
 
     with otlp_arrow.OtlpLibrary(output_dir=tmp_path / "otlp-arrow-data") as library:
-        library.export_traces(_sample.traces(100, start_ns=T0))
+        library.export_traces(sample.traces(100, start_ns=T0))
     sql = (
         "SELECT trace_id, name, duration_ns, start_time, attributes FROM traces "
         "ORDER BY duration_ns DESC LIMIT 3"
@@ -160,12 +161,13 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
     import signal as signals
     import time
 
-    from otlp_arrow import OtlpLibrary, _sample
+    from otlp_arrow import OtlpLibrary
+    from tests import sample
 
     assert EXE is not None
     out = tmp_path / "data"
     with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
-        library.export_traces(_sample.traces(5, start_ns=10**18, seed=1))  # before tail: not shown
+        library.export_traces(sample.traces(5, start_ns=10**18, seed=1))  # before tail: not shown
         library.flush()
         proc = subprocess.Popen(
             [EXE, "tail", "--output-dir", str(out), "--service", "frontend"],
@@ -173,9 +175,9 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
             text=True,
         )
         time.sleep(1.0)  # tail has looked at what is there
-        traces = _sample.traces(8, start_ns=2 * 10**18, seed=2)
+        traces = sample.traces(8, start_ns=2 * 10**18, seed=2)
         library.export_traces(traces)
-        library.export_logs(_sample.logs(1, start_ns=2 * 10**18, traces_request=traces))
+        library.export_logs(sample.logs(1, start_ns=2 * 10**18, traces_request=traces))
         library.flush()
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]  # 2 frontend spans + 1 log record
@@ -242,7 +244,7 @@ def test_serve_with_the_viewer_shows_what_it_receives(tmp_path: Path) -> None:
 
 def test_view_command_serves_a_directory(tmp_path: Path) -> None:
     with otlp_arrow.OtlpLibrary(output_dir=tmp_path) as library:
-        library.export_logs(_sample.logs(12, start_ns=T0))
+        library.export_logs(sample.logs(12, start_ns=T0))
     assert EXE is not None
     proc = subprocess.Popen(
         [EXE, "view", "--output-dir", str(tmp_path), "--port", "0"],

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from otlp_arrow import SCHEMA_VERSION, OtlpLibrary, _sample, connect, read_table
+from otlp_arrow import SCHEMA_VERSION, OtlpLibrary, connect, read_table
 from otlp_arrow.schema import SCHEMAS
+from tests import sample
 from tests.helpers import T0, python
 
 DOCS = Path(__file__).parents[1] / "docs"
@@ -28,10 +29,10 @@ def test_every_column_is_documented(signal: str) -> None:
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs")
     with OtlpLibrary(output_dir=out) as library:
-        traces = _sample.traces(2000, start_ns=T0)
+        traces = sample.traces(2000, start_ns=T0)
         library.export_traces(traces)
-        library.export_metrics(_sample.metrics(200, time_ns=T0))
-        library.export_logs(_sample.logs(300, start_ns=T0, traces_request=traces))
+        library.export_metrics(sample.metrics(200, time_ns=T0))
+        library.export_logs(sample.logs(300, start_ns=T0, traces_request=traces))
     return out
 
 
@@ -63,10 +64,10 @@ def recent(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("querying")
     start = time.time_ns() - 600 * 10**9
     with OtlpLibrary(output_dir=cwd / "otlp-arrow-data") as library:
-        traces = _sample.traces(2000, start_ns=start)
+        traces = sample.traces(2000, start_ns=start)
         library.export_traces(traces)
-        library.export_metrics(_sample.metrics(200, time_ns=start))
-        library.export_logs(_sample.logs(300, start_ns=start, traces_request=traces))
+        library.export_metrics(sample.metrics(200, time_ns=start))
+        library.export_logs(sample.logs(300, start_ns=start, traces_request=traces))
     return cwd
 
 

@@ -13,20 +13,20 @@ from otlp_arrow import (
     ConversionError,
     InputTypeError,
     OtlpLibrary,
-    _sample,
     arrow_to_otlp,
     read_table,
     schema_for,
 )
+from tests import sample
 from tests.helpers import EOS, T0, all_sealed, data_files, python, span_batch
 from tests.otlp_compare import assert_same
 
 
 def test_every_signal_is_readable_after_flush(tmp_path: Path) -> None:
     requests = {
-        "traces": _sample.traces(30, start_ns=T0),
-        "metrics": _sample.metrics(25, time_ns=T0),
-        "logs": _sample.logs(12, start_ns=T0),
+        "traces": sample.traces(30, start_ns=T0),
+        "metrics": sample.metrics(25, time_ns=T0),
+        "logs": sample.logs(12, start_ns=T0),
     }
     with OtlpLibrary(output_dir=tmp_path, write_interval="1h") as library:
         counts = {s: getattr(library, f"export_{s}")(r) for s, r in requests.items()}
@@ -52,7 +52,7 @@ def test_tables_and_batches_are_accepted(tmp_path: Path) -> None:
 def test_wrong_inputs_are_refused_with_clear_errors(tmp_path: Path) -> None:
     with OtlpLibrary(output_dir=tmp_path) as library:
         with pytest.raises(InputTypeError, match="export_traces got a logs request"):
-            library.export_traces(_sample.logs(1, start_ns=T0))
+            library.export_traces(sample.logs(1, start_ns=T0))
         with pytest.raises(InputTypeError, match=r"export_metrics: .*got builtins\.list"):
             library.export_metrics([1, 2])
         with pytest.raises(ConversionError, match="missing column"):
@@ -89,10 +89,11 @@ def test_read_table_of_an_empty_directory(tmp_path: Path) -> None:
 def test_exit_without_shutdown_still_writes_and_closes_everything(tmp_path: Path) -> None:
     python(
         "import sys\n"
-        "from otlp_arrow import OtlpLibrary, _sample\n"
+        "from otlp_arrow import OtlpLibrary\n"
+        "from tests import sample\n"
         "lib = OtlpLibrary(output_dir=sys.argv[1], write_interval='1h')\n"
-        "lib.export_traces(_sample.traces(25, start_ns=10**18))\n"
-        "lib.export_logs(_sample.logs(5, start_ns=10**18))\n",  # no flush, no shutdown
+        "lib.export_traces(sample.traces(25, start_ns=10**18))\n"
+        "lib.export_logs(sample.logs(5, start_ns=10**18))\n",  # no flush, no shutdown
         str(tmp_path),
     )
     assert read_table(tmp_path, "traces").num_rows == 25

@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from otlp_arrow import ConversionError, OtlpLibrary, _sample, connect
+from otlp_arrow import ConversionError, OtlpLibrary, connect
+from tests import sample
 from tests.helpers import T0, all_sealed, data_files, span_batch
 
 
@@ -17,10 +18,10 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("query")
     with OtlpLibrary(output_dir=out, write_interval="10ms") as library:
         for seed in range(3):
-            traces = _sample.traces(40, start_ns=T0 + seed * 3600 * 10**9, seed=seed)
+            traces = sample.traces(40, start_ns=T0 + seed * 3600 * 10**9, seed=seed)
             library.export_traces(traces)
-            library.export_metrics(_sample.metrics(10, time_ns=T0, seed=seed))
-            library.export_logs(_sample.logs(20, start_ns=T0, seed=seed, traces_request=traces))
+            library.export_metrics(sample.metrics(10, time_ns=T0, seed=seed))
+            library.export_logs(sample.logs(20, start_ns=T0, seed=seed, traces_request=traces))
             library.flush()  # several batches, as in real use
     return out
 
@@ -89,7 +90,7 @@ def test_follow_yields_only_what_is_written_afterwards(tmp_path: Path) -> None:
     import threading
 
     with OtlpLibrary(output_dir=tmp_path, write_interval="10ms") as library:
-        library.export_logs(_sample.logs(3, start_ns=T0))  # already there: not followed
+        library.export_logs(sample.logs(3, start_ns=T0))  # already there: not followed
         library.flush()
         follow = connect(tmp_path).follow(("logs",), poll_s=0.02)
 
@@ -97,7 +98,7 @@ def test_follow_yields_only_what_is_written_afterwards(tmp_path: Path) -> None:
             import time
 
             time.sleep(0.3)
-            library.export_logs(_sample.logs(4, start_ns=T0 + 10**12, seed=9))
+            library.export_logs(sample.logs(4, start_ns=T0 + 10**12, seed=9))
             library.flush()
 
         writer = threading.Thread(target=later)

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from otlp_arrow import OtlpLibrary, _sample, read_table
+from otlp_arrow import OtlpLibrary, read_table
 from otlp_arrow.schema import SIGNALS
+from tests import sample
 from tests.helpers import T0
 
 
@@ -26,11 +27,11 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
         output_dir=out, write_interval="10ms", rotate_bytes="64KiB", seal="off"
     ) as library:
         for seed in range(4):
-            traces = _sample.traces(50, start_ns=T0, seed=seed)
+            traces = sample.traces(50, start_ns=T0, seed=seed)
             traces.resource_spans[0].resource.attributes[0].value.string_value = f"svc-{seed}"
             library.export_traces(traces)
-            library.export_metrics(_sample.metrics(20, time_ns=T0, seed=seed))
-            library.export_logs(_sample.logs(30, start_ns=T0, seed=seed, traces_request=traces))
+            library.export_metrics(sample.metrics(20, time_ns=T0, seed=seed))
+            library.export_logs(sample.logs(30, start_ns=T0, seed=seed, traces_request=traces))
             library.flush()
     return out
 

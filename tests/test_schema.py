@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from otlp_arrow import _sample, arrow_to_otlp, otlp_to_arrow
+from otlp_arrow import arrow_to_otlp, otlp_to_arrow
 from otlp_arrow.schema import combine_batches
+from tests import sample
 from tests.otlp_compare import assert_same
 
 
 def test_combine_batches_with_different_resource_dictionaries() -> None:
-    first = _sample.traces(6, start_ns=1, seed=1)
-    second = _sample.traces(6, start_ns=1, seed=2)
+    first = sample.traces(6, start_ns=1, seed=1)
+    second = sample.traces(6, start_ns=1, seed=2)
     second.resource_spans[0].resource.attributes[0].value.string_value = "another service"
     batches = [otlp_to_arrow(r).to_batches()[0] for r in (first, second)]
     combined = combine_batches(batches)

@@ -85,7 +85,7 @@ def default_library() -> OtlpLibrary:
         return _default
 
 
-class _Delivery:
+class _ExportGuard:
     """Exports into the library for one exporter: never raises, logs once per failure kind."""
 
     def __init__(self, library: OtlpLibrary | None, what: str) -> None:
@@ -145,7 +145,7 @@ class OtlpSpanExporter(SpanExporter):
     """A ``SpanExporter`` writing into ``library`` (default: the shared zero-code library)."""
 
     def __init__(self, library: OtlpLibrary | None = None) -> None:
-        self._delivery = _Delivery(library, "spans")
+        self._delivery = _ExportGuard(library, "spans")
 
     @property
     def library(self) -> OtlpLibrary:
@@ -167,7 +167,7 @@ class OtlpLogExporter(LogRecordExporter):
     """A ``LogRecordExporter`` writing into ``library`` (default: the shared library)."""
 
     def __init__(self, library: OtlpLibrary | None = None) -> None:
-        self._delivery = _Delivery(library, "logs")
+        self._delivery = _ExportGuard(library, "logs")
 
     @property
     def library(self) -> OtlpLibrary:
@@ -200,7 +200,7 @@ class OtlpMetricExporter(MetricExporter):
         temporality: str | Mapping[type, AggregationTemporality] | None = None,
         preferred_aggregation: Mapping[type, Aggregation] | None = None,
     ) -> None:
-        self._delivery = _Delivery(library, "metrics")
+        self._delivery = _ExportGuard(library, "metrics")
         super().__init__(
             preferred_temporality=_temporality(
                 temporality

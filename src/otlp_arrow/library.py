@@ -63,7 +63,7 @@ class OtlpLibrary:
         self.config = config
         self._forwarder = None
         if config.forward_endpoint:
-            from otlp_arrow.forward import Forwarder
+            from otlp_arrow.forward.forwarder import Forwarder
 
             self._forwarder = Forwarder(config)
         self._writer = Writer(

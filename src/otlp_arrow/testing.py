@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from otlp_arrow.convert import Converted
-from otlp_arrow.receivers.delivery import ReceiverStats
 from otlp_arrow.receivers.grpc import GrpcReceiver
+from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.schema import SIGNALS, schema_for
 

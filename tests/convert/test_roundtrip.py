@@ -78,9 +78,9 @@ def test_roundtrip_through_files(
 
 
 def test_row_order_is_kept_within_a_scope() -> None:
-    from otlp_arrow import _sample
+    from tests import sample
 
-    request = _sample.traces(40, start_ns=1_700_000_000 * 10**9)
+    request = sample.traces(40, start_ns=1_700_000_000 * 10**9)
     names = [s.name for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
     back = arrow_to_otlp(otlp_to_arrow(request), "traces")
     assert back == request  # one resource per service, so even the grouping is identical
@@ -100,9 +100,9 @@ def test_array_and_kvlist_json_is_exactly_the_official_otlp_json(value: Any) -> 
 
 
 def test_profile_string_indexes_nested_in_arrays_and_kvlists_survive() -> None:
-    from otlp_arrow import _sample
+    from tests import sample
 
-    request = _sample.traces(1, start_ns=10**18)
+    request = sample.traces(1, start_ns=10**18)
     span = request.resource_spans[0].scope_spans[0].spans[0]
     kv = span.attributes.add(key="nested")
     inner = kv.value.kvlist_value.values.add(key="k", key_strindex=2)
@@ -114,12 +114,12 @@ def test_profile_string_indexes_nested_in_arrays_and_kvlists_survive() -> None:
 
 @pytest.mark.parametrize("signal", ["traces", "metrics", "logs"])
 def test_a_slice_converts_like_a_copy_of_it(signal: str) -> None:
-    from otlp_arrow import _sample
+    from tests import sample
 
     request = {
-        "traces": lambda: _sample.traces(60, start_ns=10**18),
-        "metrics": lambda: _sample.metrics(60, time_ns=10**18),
-        "logs": lambda: _sample.logs(60, start_ns=10**18),
+        "traces": lambda: sample.traces(60, start_ns=10**18),
+        "metrics": lambda: sample.metrics(60, time_ns=10**18),
+        "logs": lambda: sample.logs(60, start_ns=10**18),
     }[signal]()
     table = otlp_to_arrow(request)
     part = table.slice(17, 25)  # offsets into children that start elsewhere

@@ -22,8 +22,8 @@ from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
-from otlp_arrow._otlp import SERVICES
-from otlp_arrow.convert import otlp_json
+from otlp_arrow.otlp import json_wire
+from otlp_arrow.otlp.services import SERVICES
 
 
 @dataclass
@@ -132,7 +132,7 @@ class HttpEndpoint(Endpoint):
                 service = SERVICES[signal]
                 is_json = self.headers.get("content-type", "").startswith("application/json")
                 request = (
-                    otlp_json.parse(body, service.request)
+                    json_wire.parse(body, service.request)
                     if is_json
                     else service.request.FromString(body)
                 )
@@ -141,7 +141,9 @@ class HttpEndpoint(Endpoint):
                 if reply.rejected:
                     setattr(response.partial_success, service.rejected_field, reply.rejected)
                     response.partial_success.error_message = "scripted rejection"
-                payload = otlp_json.dump(response) if is_json else response.SerializeToString()
+                payload = (
+                    json_wire.encode_response(response) if is_json else response.SerializeToString()
+                )
                 self.send_response(200)
                 self.send_header(
                     "content-type", "application/json" if is_json else "application/x-protobuf"

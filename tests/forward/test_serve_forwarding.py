@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from otlp_arrow import Config, ConfigError, OtlpLibrary, _sample, read_table
+from otlp_arrow import Config, ConfigError, OtlpLibrary, read_table
 from otlp_arrow.schema import SIGNALS
+from tests import sample
 from tests.forward.endpoint import HttpEndpoint, Reply
 from tests.helpers import T0, start_serve, stop_serve
 
@@ -23,11 +24,11 @@ EXE = str(Path(sysconfig.get_path("scripts")) / "otlp-arrow")
 
 
 def sample_requests() -> dict[str, Any]:
-    traces = _sample.traces(300, start_ns=T0, seed=3)
+    traces = sample.traces(300, start_ns=T0, seed=3)
     return {
         "traces": traces,
-        "metrics": _sample.metrics(120, time_ns=T0, seed=3),
-        "logs": _sample.logs(150, start_ns=T0, seed=3, traces_request=traces),
+        "metrics": sample.metrics(120, time_ns=T0, seed=3),
+        "logs": sample.logs(150, start_ns=T0, seed=3, traces_request=traces),
     }
 
 
@@ -90,7 +91,7 @@ def test_replay_a_directory_into_a_fresh_server(tmp_path: Path) -> None:
     with OtlpLibrary(output_dir=tmp_path / "stored", rotate_bytes="64KiB") as library:
         for signal, request in sample_requests().items():
             getattr(library, f"export_{signal}")(request)
-        library.export_traces(_sample.traces(40, start_ns=T0 + 3600 * 10**9, seed=8))
+        library.export_traces(sample.traces(40, start_ns=T0 + 3600 * 10**9, seed=8))
     server, ports = start_serve(tmp_path / "fresh", "--grpc-port", "0", "--http-port", "0")
     try:
         done = subprocess.run(
@@ -142,7 +143,7 @@ def test_replay_says_what_it_could_not_send(tmp_path: Path) -> None:
     endpoint.script.append(Reply(400))
     try:
         with OtlpLibrary(output_dir=tmp_path) as library:
-            library.export_logs(_sample.logs(30, start_ns=T0))
+            library.export_logs(sample.logs(30, start_ns=T0))
         done = subprocess.run(
             [EXE, "replay", "--output-dir", str(tmp_path), "--to", endpoint.url],
             capture_output=True,

@@ -17,11 +17,12 @@ from tests.helpers import EOS, data_files, python
 
 WRITER = """
 import sys, time
-from otlp_arrow import OtlpLibrary, _sample
+from otlp_arrow import OtlpLibrary
+from tests import sample
 out, n = sys.argv[1], int(sys.argv[2])
 lib = OtlpLibrary(output_dir=out, write_interval="10ms", rotate_bytes="{rotate}", seal="off")
 for i in range(n):
-    lib.export_traces(_sample.traces(50, start_ns=1_764_000_000 * 10**9, seed=i))
+    lib.export_traces(sample.traces(50, start_ns=1_764_000_000 * 10**9, seed=i))
     lib.flush()
     print(i + 1, flush=True)
 {tail}

@@ -84,6 +84,6 @@ def test_retention_by_age_runs_by_itself_and_removes_empty_partitions(tmp_path: 
 
 
 def _old_logs() -> object:
-    from otlp_arrow import _sample
+    from tests import sample
 
-    return _sample.logs(10, start_ns=1)
+    return sample.logs(10, start_ns=1)

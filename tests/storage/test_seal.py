@@ -12,17 +12,18 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from otlp_arrow import OtlpLibrary, _sample, arrow_to_otlp, otlp_to_arrow, read_table
+from otlp_arrow import OtlpLibrary, arrow_to_otlp, otlp_to_arrow, read_table
 from otlp_arrow.errors import StorageError
 from otlp_arrow.schema import SIGNALS, schema_for
 from otlp_arrow.storage import seal
 from otlp_arrow.storage.reader import read_file, signal_files
+from tests import sample
 from tests.helpers import EOS, T0, all_sealed, data_files, span_batch
 
 SAMPLES = {
-    "traces": lambda seed: _sample.traces(120, start_ns=T0, seed=seed),
-    "metrics": lambda seed: _sample.metrics(90, time_ns=T0, seed=seed),
-    "logs": lambda seed: _sample.logs(70, start_ns=T0, seed=seed),
+    "traces": lambda seed: sample.traces(120, start_ns=T0, seed=seed),
+    "metrics": lambda seed: sample.metrics(90, time_ns=T0, seed=seed),
+    "logs": lambda seed: sample.logs(70, start_ns=T0, seed=seed),
 }
 
 

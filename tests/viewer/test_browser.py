@@ -19,8 +19,9 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from otlp_arrow import OtlpLibrary, _sample, connect
+from otlp_arrow import OtlpLibrary, connect
 from otlp_arrow.viewer import Viewer
+from tests import sample
 from tests.helpers import T0
 from tests.viewer.data import MINUTE, store_rounds
 
@@ -244,7 +245,7 @@ def test_pages_refresh_when_new_data_arrives(browser: WebDriver, viewer: Viewer)
     status = browser.find_element(By.ID, "status")
     wait_for(lambda: status.text.startswith("720 spans"), "the row counts")
     with OtlpLibrary(output_dir=viewer.store.output_dir) as library:
-        library.export_traces(_sample.traces(40, start_ns=T0 + 10 * MINUTE, seed=7))
+        library.export_traces(sample.traces(40, start_ns=T0 + 10 * MINUTE, seed=7))
     wait_for(lambda: status.text.startswith("760 spans"), "the new count", timeout=15)
     wait_for(
         lambda: (

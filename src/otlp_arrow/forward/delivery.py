@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
+from otlp_arrow.config import Config
 from otlp_arrow.forward import backoff
 from otlp_arrow.forward.breaker import STATE_NUMBER, CircuitBreaker
-from otlp_arrow.forward.senders import Outcome, Sender
+from otlp_arrow.forward.senders import Outcome, Sender, make_sender
 
 log = logging.getLogger("otlp_arrow.forward")
 
@@ -151,3 +152,18 @@ class Delivery:
                 "breaker_state_number": STATE_NUMBER[self.breaker.state],
                 "breaker_opened": self.breaker.times_opened,
             }
+
+
+def make_delivery(config: Config, sender: Sender | None = None) -> Delivery:
+    """A delivery to ``config``'s endpoint with its retry and breaker settings."""
+    return Delivery(
+        sender or make_sender(config),
+        CircuitBreaker(
+            config.forward_breaker_failures,
+            config.forward_breaker_open,
+            config.forward_breaker_probes,
+        ),
+        retry_initial=config.forward_retry_initial,
+        retry_max=config.forward_retry_max,
+        rng=random.Random(),
+    )

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 
-from otlp_arrow._otlp import SERVICES, export_method
 from otlp_arrow.config import Config
-from otlp_arrow.convert import otlp_json
 from otlp_arrow.errors import ConfigError
+from otlp_arrow.otlp import json_wire
+from otlp_arrow.otlp.services import SERVICES, export_method
 
 RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
 
@@ -93,7 +93,7 @@ class HttpSender:
             self.context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
 
     def send(self, signal: str, request: Message) -> Outcome:
-        body = otlp_json.dumps(request) if self.json else request.SerializeToString()
+        body = json_wire.encode_request(request) if self.json else request.SerializeToString()
         if self.gzip:
             body = gzip.compress(body, compresslevel=5)
         http_request = urllib.request.Request(
@@ -123,7 +123,7 @@ class HttpSender:
         response_type = SERVICES[signal].response
         try:
             if kind.startswith("application/json"):
-                response = otlp_json.parse(answer, response_type)
+                response = json_wire.parse(answer, response_type)
             else:
                 response = response_type.FromString(answer)
         except (ValueError, DecodeError):

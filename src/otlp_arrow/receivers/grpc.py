@@ -18,10 +18,10 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
 
-from otlp_arrow._otlp import SERVICES, OtlpService
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, ReceiverError
-from otlp_arrow.receivers.delivery import ReceiverStats, deliver
+from otlp_arrow.otlp.services import SERVICES, OtlpService
+from otlp_arrow.receivers.handover import ReceiverStats, hand_over
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class GrpcReceiver:
                     grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
                 )
             try:
-                response = deliver(
+                response = hand_over(
                     converted,
                     self._accept,
                     stats,

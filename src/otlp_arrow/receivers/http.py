@@ -24,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from otlp_arrow._asgi import BackgroundServer
-from otlp_arrow._otlp import SERVICES
-from otlp_arrow.convert import Converted, convert_request, otlp_json
+from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
-from otlp_arrow.receivers.delivery import ReceiverStats, deliver
+from otlp_arrow.otlp import json_wire
+from otlp_arrow.otlp.services import SERVICES
+from otlp_arrow.receivers.asgi import BackgroundServer
+from otlp_arrow.receivers.handover import ReceiverStats, hand_over
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class HttpReceiver:
                 self.stats.add(signal, "http", malformed_requests=1)
                 return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
             try:
-                response = deliver(
+                response = hand_over(
                     converted,
                     self._accept,
                     self.stats,
@@ -174,7 +175,7 @@ class HttpReceiver:
 def _convert(body: bytes, content_type: str, message_type: type[Message]) -> Converted:
     try:
         message = (
-            otlp_json.parse(body, message_type)
+            json_wire.parse(body, message_type)
             if content_type == JSON
             else message_type.FromString(body)
         )
@@ -201,7 +202,7 @@ def _encoded(
     code: int, message: Message, content_type: str, headers: dict[str, str] | None = None
 ) -> Response:
     if content_type == JSON:
-        return Response(otlp_json.dump(message), code, headers, media_type=JSON)
+        return Response(json_wire.encode_response(message), code, headers, media_type=JSON)
     return Response(message.SerializeToString(), code, headers, media_type=PROTOBUF)
 
 

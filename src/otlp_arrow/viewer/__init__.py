@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from otlp_arrow._asgi import BackgroundServer
 from otlp_arrow.query import Store
+from otlp_arrow.receivers.asgi import BackgroundServer
 from otlp_arrow.viewer.app import create_app
 
 #: The viewer's default port (4317/4318 are OTLP's; 4320 is free in the usual setups).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from otlp_arrow.receivers.delivery import Counters
+from otlp_arrow.receivers.handover import Counters
 
 _RECEIVER = [
     ("requests", "otlp_arrow_requests_total", "OTLP export requests received"),

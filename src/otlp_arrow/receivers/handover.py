@@ -41,7 +41,7 @@ class ReceiverStats:
             return {key: dict(values) for key, values in self._counters.items()}
 
 
-def deliver(
+def hand_over(
     converted: Converted,
     accept: Callable[[Converted], None],
     stats: ReceiverStats,

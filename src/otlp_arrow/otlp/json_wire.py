@@ -51,12 +51,12 @@ def _hex_ids_to_base64(node: Any, path: str) -> None:
             _hex_ids_to_base64(item, f"{path}[{i}]")
 
 
-def dump(message: Message) -> bytes:
-    """A response message as OTLP/JSON."""
+def encode_response(message: Message) -> bytes:
+    """A response message (``Export...ServiceResponse``) as OTLP/JSON."""
     return json_format.MessageToJson(message, indent=None).encode()
 
 
-def dumps(message: Message) -> bytes:
+def encode_request(message: Message) -> bytes:
     """An OTLP request as OTLP/JSON: proto3 JSON mapping, enums as numbers, ids as hex."""
     data = json_format.MessageToDict(message, use_integers_for_enums=True)
     _base64_ids_to_hex(data)

@@ -1,7 +1,7 @@
 """``Service``: the standalone OTLP sink, composition root of the network path.
 
 Owns an :class:`OtlpLibrary` (buffer, writer, files) and the receivers that feed it: OTLP/gRPC
-and OTLP/HTTP. (Readiness, self-metrics and the mock server for users' tests come next.)
+and OTLP/HTTP, with readiness and the Prometheus self-metrics on the HTTP port.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import logging
 from types import TracebackType
 from typing import Any
 
-from otlp_arrow import selfmetrics
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
-from otlp_arrow.receivers.delivery import ReceiverStats
 from otlp_arrow.receivers.grpc import GrpcReceiver
+from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
+from otlp_arrow.service import prometheus
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Service:
 
     def metrics_text(self) -> str:
         """``stats()`` in the Prometheus text format (what ``GET /metrics`` answers)."""
-        return selfmetrics.render(self.receiver_stats.snapshot(), self.library.stats(), self._ready)
+        return prometheus.render(self.receiver_stats.snapshot(), self.library.stats(), self._ready)
 
     def __enter__(self) -> Service:
         return self.start()

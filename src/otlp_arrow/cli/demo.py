@@ -1,7 +1,7 @@
 """``otlp-arrow demo``: the service with its viewer, and a simulated shop sending to it.
 
 Starts ``serve`` in-process (OTLP/gRPC, OTLP/HTTP and the web viewer; the usual ports, or
-free ones when those are taken), runs the shop of ``_shop`` against it over OTLP/HTTP, prints
+free ones when those are taken), runs the shop of ``cli.shop`` against it over OTLP/HTTP, prints
 the viewer's URL and, every few seconds, what has been written; stops cleanly on Ctrl+C or
 SIGTERM (or after ``--duration``), with a summary and the next commands to try.
 """
@@ -12,8 +12,8 @@ import logging
 import time
 from pathlib import Path
 
-from otlp_arrow import _shop
-from otlp_arrow._signals import stop_event
+from otlp_arrow.cli import shop
+from otlp_arrow.cli.signals import stop_event
 from otlp_arrow.config import Config
 from otlp_arrow.errors import ReceiverError
 from otlp_arrow.query import connect
@@ -46,9 +46,9 @@ def run(config: Config, *, duration: float | None = None, rate: float = 20.0) ->
     )
     started = time.monotonic()
     try:
-        with _shop.running(f"http://{host}:{service.http_port}", rate=rate) as shop:
+        with shop.running(f"http://{host}:{service.http_port}", rate=rate) as running:
             while not stop.wait(min(3.0, duration or 3.0)):
-                print(f"  {_progress(service, shop.requests)}", flush=True)
+                print(f"  {_progress(service, running.requests)}", flush=True)
                 if duration is not None and time.monotonic() - started >= duration:
                     break
             print("stopping: sending what the shop still holds...", flush=True)

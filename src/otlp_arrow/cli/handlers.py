@@ -1,0 +1,139 @@
+"""One handler per ``otlp-arrow`` subcommand: ``(args, parser) -> exit code``.
+
+Heavy parts (the service, the viewer, the demo, replay) are imported by the handler that runs
+them, so ``otlp-arrow query`` does not start by loading gRPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Final
+
+from otlp_arrow._version import __version__
+from otlp_arrow.cli.output import tail_lines, write
+from otlp_arrow.cli.signals import wait_until_stopped
+from otlp_arrow.config import Config, render_docs
+from otlp_arrow.errors import ConfigError
+from otlp_arrow.query import connect
+from otlp_arrow.schema import SIGNALS, Signal
+
+#: The signals ``otlp-arrow tail`` follows (metric points are not a stream to read by eye).
+TAILED: Final[tuple[Signal, ...]] = ("traces", "logs")
+
+
+def version_text() -> str:
+    return f"otlp-arrow {__version__}"
+
+
+def _config(args: argparse.Namespace, **overrides: Any) -> Config:
+    return Config.load(config_file=args.config, output_dir=args.output_dir, **overrides)
+
+
+def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if (args.duration is not None and args.duration <= 0) or not 0 < args.rate <= 1000:
+        parser.error("--duration must be positive, --rate between 0 and 1000")
+    from otlp_arrow.cli import demo as shop_demo
+
+    return shop_demo.run(_config(args), duration=args.duration, rate=args.rate)
+
+
+def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the service until SIGINT/SIGTERM."""
+    config = _config(
+        args,
+        host=args.host,
+        grpc_port=args.grpc_port,
+        http_port=args.http_port,
+        viewer_port=args.viewer,
+    )
+    from otlp_arrow.service import Service
+
+    service = Service(config).start()
+    wait_until_stopped()
+    service.stop()
+    return 0
+
+
+def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the web viewer until SIGINT/SIGTERM."""
+    config = _config(args, host=args.host)
+    from otlp_arrow.viewer import Viewer
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: expected a port 0..65535")
+    viewer = Viewer(config.output_dir, config.host, args.port)
+    viewer.start()
+    log = logging.getLogger("otlp_arrow")
+    log.info("viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url)
+    if not config.output_dir.is_dir():
+        log.warning(
+            "%s does not exist (yet): the viewer shows data as soon as something writes there",
+            config.output_dir.resolve(),
+        )
+    wait_until_stopped()
+    viewer.stop()
+    return 0
+
+
+def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    config = _config(args)
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    result = connect(config.output_dir).sql(args.sql)
+    sys.stdout.flush()
+    write(result, fmt, sys.stdout, sys.stdout.buffer)
+    return 0
+
+
+def replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    config = _config(args, forward_endpoint=args.to, forward_protocol=args.protocol)
+    from otlp_arrow.forward.replay import parse_moment, print_summary
+    from otlp_arrow.forward.replay import replay as run_replay
+
+    signals: tuple[Signal, ...] = tuple(dict.fromkeys(args.signal or SIGNALS))
+    since = parse_moment(args.since) if args.since else None
+    until = parse_moment(args.until) if args.until else None
+    summary = run_replay(config, signals, since=since, until=until, progress=sys.stderr)
+    print_summary(summary, config.forward_endpoint)
+    if summary.interrupted:
+        return 130
+    return 0 if summary.complete else 1
+
+
+def tail(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Follow new spans and log records until Ctrl+C (130)."""
+    config = _config(args)
+    signals: tuple[Signal, ...] = (args.signal,) if args.signal else TAILED
+    for signal, batch in connect(config.output_dir).follow(signals):
+        for line in tail_lines(signal, batch, args.service):
+            print(line, flush=True)
+    return 0
+
+
+def stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    config = _config(args)
+    print(f"telemetry under {config.output_dir.resolve()}")
+    print(
+        f"{'signal':<8} {'rows':>10} {'files':>6} {'bytes':>12}  {'first':<24} "
+        f"{'last':<24} top services"
+    )
+    for s in connect(config.output_dir).summary():
+        first = s.first.isoformat(timespec="seconds") if s.first else "-"
+        last = s.last.isoformat(timespec="seconds") if s.last else "-"
+        services = ", ".join(f"{name} ({count})" for name, count in s.top_services) or "-"
+        print(
+            f"{s.signal:<8} {s.rows:>10,} {s.files:>6} {s.bytes:>12,}  {first:<24} "
+            f"{last:<24} {services}"
+        )
+    return 0
+
+
+def config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Print the resolved settings, or the settings table of docs/configuration.md."""
+    if args.docs:
+        print(render_docs(), end="")
+        return 0
+    for name, value in sorted(vars(_config(args)).items()):
+        print(f"{name} = {value}")
+    return 0
