@@ -15,7 +15,7 @@ fi
 if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/js --no-audit --no-fund --silent
 else
-    echo "npm not found: the OpenTelemetry JS client test will be skipped" >&2
+    echo "npm not found: the OpenTelemetry JS client test will be skipped (and fails on CI)" >&2
 fi
 # Chromium and its driver (Debian packages) for the web viewer's browser tests
 # (tests/viewer/test_browser.py). Installed when missing and we may: as root with apt-get.

@@ -9,7 +9,10 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -95,3 +98,23 @@ def stop_serve(proc: subprocess.Popen[str]) -> str:
     rest, errors = proc.communicate(timeout=60)
     assert proc.returncode == 0, errors
     return errors + rest
+
+
+def wait_for(
+    condition: Callable[[], Any],
+    what: str,
+    timeout: float = 15.0,
+    ignoring: tuple[type[BaseException], ...] = (),
+) -> Any:
+    """Poll ``condition`` until it is truthy and return its value; AssertionError naming
+    ``what`` after ``timeout`` seconds. Exceptions of the ``ignoring`` types count as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except ignoring:
+            result = None
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

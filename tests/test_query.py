@@ -10,7 +10,7 @@ import pytest
 
 from otlp_arrow import ConversionError, OtlpLibrary, connect
 from tests import sample
-from tests.helpers import T0, all_sealed, data_files, span_batch
+from tests.helpers import T0, all_sealed, data_files, span_batch, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +87,13 @@ def test_empty_directory(tmp_path: Path) -> None:
 
 
 def test_follow_yields_only_what_is_written_afterwards(tmp_path: Path) -> None:
-    import threading
-
     with OtlpLibrary(output_dir=tmp_path, write_interval="10ms") as library:
         library.export_logs(sample.logs(3, start_ns=T0))  # already there: not followed
         library.flush()
-        follow = connect(tmp_path).follow(("logs",), poll_s=0.02)
-
-        def later() -> None:
-            import time
-
-            time.sleep(0.3)
-            library.export_logs(sample.logs(4, start_ns=T0 + 10**12, seed=9))
-            library.flush()
-
-        writer = threading.Thread(target=later)
-        writer.start()
-        signal, batch = next(follow)  # waits for the new batch
-        writer.join()
+        follow = connect(tmp_path).follow(("logs",), poll_s=0.02)  # takes stock now
+        library.export_logs(sample.logs(4, start_ns=T0 + 10**12, seed=9))
+        library.flush()
+        signal, batch = next(follow)
     assert signal == "logs" and batch.num_rows == 4
     assert pc.min(batch.column("time")).value >= T0 + 10**12
 
@@ -122,15 +111,12 @@ def test_follow_shows_rows_once_while_files_rotate_and_get_sealed(tmp_path: Path
             target=lambda: shown.extend(b.num_rows for _, b in follow), daemon=True
         )
         next_batch.start()
-        time.sleep(0.2)  # follow has taken stock of what is there
         for seed in range(5):
             lib.export_traces(span_batch(100, seed))  # each closes its file: sealed soon
             lib.flush()
-            time.sleep(0.05)
-    deadline = time.monotonic() + 5
-    while sum(shown) < 500 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)  # several more polls, after every file was sealed
+    wait_for(lambda: sum(shown) >= 500, "follow to show the 500 new rows")
+    wait_for(lambda: all_sealed(tmp_path, "traces"), "every file sealed")
+    time.sleep(0.3)  # ~30 more polls after sealing: a row shown twice would show up here
     assert all_sealed(tmp_path, "traces")
     assert sum(shown) == 500
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.view import Aggregation
 
     from otlp_arrow.exporters import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
+    from otlp_arrow.forward.forwarder import ForwardStats
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,17 @@ def _shutdown_at_exit() -> None:
             library.shutdown()
         except OtlpArrowError as exc:
             log.error("otlp-arrow could not write everything at exit: %s", exc)
+
+
+@dataclass
+class LibraryStats(PipelineStats):
+    """The pipeline's counters, the writer's files, and the forwarder's numbers."""
+
+    files_opened: dict[Signal, int] = field(default_factory=dict)
+    files_deleted: int = 0
+    files_sealed: int = 0
+    seal_errors: int = 0
+    forward: ForwardStats | None = None
 
 
 class OtlpLibrary:
@@ -177,24 +191,22 @@ class OtlpLibrary:
         if self._forwarder is not None:  # drains for at most forward_timeout
             self._forwarder.close(min(timeout_millis / 1000, self.config.forward_timeout))
 
-    def stats(self) -> dict[str, Any]:
-        """Counters: rows accepted / written / refused per signal, buffer fill, files."""
+    def counters(self) -> LibraryStats:
+        """The typed numbers behind :meth:`stats` (and ``GET /metrics``)."""
         snap: PipelineStats = self._pipeline.snapshot()
-        return {
-            "rows_accepted": snap.rows_accepted,
-            "rows_written": snap.rows_written,
-            "rows_refused": snap.rows_refused,
-            "batches_written": snap.batches_written,
-            "write_errors": snap.write_errors,
-            "last_error": snap.last_error,
-            "buffered_rows": snap.buffered_rows,
-            "buffered_bytes": snap.buffered_bytes,
-            "files_opened": {s: w.files_written for s, w in self._writer.writers.items()},
-            "files_deleted": self._writer.files_deleted,
-            "forward": self._forwarder.stats() if self._forwarder else None,
-            "files_sealed": self._writer.files_sealed,
-            "seal_errors": self._writer.seal_errors,
-        }
+        return LibraryStats(
+            **vars(snap),
+            files_opened={s: w.files_written for s, w in self._writer.writers.items()},
+            files_deleted=self._writer.files_deleted,
+            files_sealed=self._writer.files_sealed,
+            seal_errors=self._writer.seal_errors,
+            forward=self._forwarder.stats() if self._forwarder else None,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: rows accepted / written / refused per signal, buffer fill, files, and
+        ``"forward"`` (None without forwarding), as plain dicts."""
+        return dataclasses.asdict(self.counters())
 
     def __enter__(self) -> OtlpLibrary:
         return self

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,9 +42,9 @@ class _Item:
 
 @dataclass
 class PipelineStats:
-    rows_accepted: dict[str, int] = field(default_factory=dict)
-    rows_written: dict[str, int] = field(default_factory=dict)
-    rows_refused: dict[str, int] = field(default_factory=dict)
+    rows_accepted: dict[Signal, int] = field(default_factory=dict)
+    rows_written: dict[Signal, int] = field(default_factory=dict)
+    rows_refused: dict[Signal, int] = field(default_factory=dict)
     batches_written: int = 0
     write_errors: int = 0
     buffered_rows: int = 0
@@ -283,9 +284,9 @@ class Pipeline:
         self._cond.notify_all()
 
     @staticmethod
-    def _safe(action: object) -> StorageError | None:
+    def _safe(action: Callable[[], None]) -> StorageError | None:
         try:
-            action()  # type: ignore[operator]
+            action()
         except StorageError as exc:
             log.warning("%s", exc)
             return exc

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from otlp_arrow.errors import ConfigError, ConversionError
-from otlp_arrow.schema import SIGNALS, TIMESTAMP, schema_for
+from otlp_arrow.schema import SIGNALS, TIMESTAMP, Signal, schema_for
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.reader import read_file, signal_files
 
@@ -182,15 +182,16 @@ class Store:
             con.close()
 
     def follow(
-        self, signals: tuple[str, ...] = ("traces", "logs"), poll_s: float = 0.5
-    ) -> Iterator[tuple[str, pa.RecordBatch]]:
-        """Yield ``(signal, batch)`` for the rows written from now on (what is on disk already
-        is skipped), polling every ``poll_s``; runs until the caller stops. A file is read again
-        only when its size changed; a file sealed as Parquet is known by its name, so its rows
-        are not shown twice."""
+        self, signals: tuple[Signal, ...] = ("traces", "logs"), poll_s: float = 0.5
+    ) -> Iterator[tuple[Signal, pa.RecordBatch]]:
+        """Yield ``(signal, batch)`` for the rows written from now on, polling every
+        ``poll_s``; runs until the caller stops. What is on disk when ``follow`` is called is
+        skipped (it takes stock before it returns). A file is read again only when its size
+        changed; a file sealed as Parquet is known by its name, so its rows are not shown
+        twice."""
         seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
 
-        def scan(emit: bool) -> Iterator[tuple[str, pa.RecordBatch]]:
+        def scan(emit: bool) -> Iterator[tuple[Signal, pa.RecordBatch]]:
             for signal in signals:
                 for info in signal_files(self.output_dir, signal):
                     key = info.path.with_suffix("")
@@ -202,11 +203,14 @@ class Store:
                     if emit and rows.num_rows > shown:
                         yield from ((signal, b) for b in rows.slice(shown).to_batches())
 
+        def forever() -> Iterator[tuple[Signal, pa.RecordBatch]]:
+            while True:
+                yield from scan(emit=True)
+                time.sleep(poll_s)
+
         for _ in scan(emit=False):
             pass
-        while True:
-            yield from scan(emit=True)
-            time.sleep(poll_s)
+        return forever()
 
     def _read(
         self,

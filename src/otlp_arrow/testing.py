@@ -26,7 +26,7 @@ from otlp_arrow.convert import Converted
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
-from otlp_arrow.schema import SIGNALS, schema_for
+from otlp_arrow.schema import SIGNALS, Signal, schema_for
 
 __all__ = ["MockOtlpServer"]
 
@@ -80,14 +80,14 @@ class MockOtlpServer:
     ) -> None:
         self.stop()
 
-    def table(self, signal: str) -> pa.Table:
+    def table(self, signal: Signal) -> pa.Table:
         """Everything received so far for ``signal`` ("traces", "metrics" or "logs")."""
         schema = schema_for(signal)
         with self._cond:
             batches = list(self._batches[signal])
         return pa.Table.from_batches(batches, schema=schema)
 
-    def wait_for(self, signal: str, count: int, timeout: float = 10.0) -> pa.Table:
+    def wait_for(self, signal: Signal, count: int, timeout: float = 10.0) -> pa.Table:
         """Wait until at least ``count`` rows of ``signal`` arrived; return them all. Raises
         AssertionError saying how many arrived if the timeout passes first."""
         deadline = time.monotonic() + timeout
@@ -118,7 +118,7 @@ class MockOtlpServer:
             for batches in self._batches.values():
                 batches.clear()
 
-    def _named(self, signal: str, column: str, name: str | None) -> pa.Table:
+    def _named(self, signal: Signal, column: str, name: str | None) -> pa.Table:
         table = self.table(signal)
         return table if name is None else table.filter(pc.equal(table[column], name))
 

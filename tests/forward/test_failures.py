@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from otlp_arrow.forward.backoff import delay
 from otlp_arrow.forward.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from otlp_arrow.forward.senders import retry_after_seconds
 from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply, free_port, self_signed
-from tests.helpers import span_batch
+from tests.helpers import span_batch, wait_for
 
 FAST = {
     "write_interval": "20ms",
@@ -26,16 +26,6 @@ FAST = {
     "forward_breaker_open": "200ms",
     "forward_timeout": "2s",
 }
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

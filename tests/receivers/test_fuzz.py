@@ -56,7 +56,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, str]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def one_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     out = tmp_path_factory.mktemp("fuzz")
     with Service(output_dir=out, grpc_port=0, http_port=0, max_receive_bytes="64KiB") as running:
         yield running
@@ -65,11 +65,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bodies())
 def test_http_answers_every_body_with_a_proper_status(
-    service: Service, case: tuple[bytes, str]
+    one_service: Service, case: tuple[bytes, str]
 ) -> None:
     body, content_type = case
     request = urllib.request.Request(
-        f"http://127.0.0.1:{service.http_port}/v1/traces",
+        f"http://127.0.0.1:{one_service.http_port}/v1/traces",
         data=body,
         method="POST",
         headers={"Content-Type": content_type},
@@ -86,18 +86,18 @@ def test_http_answers_every_body_with_a_proper_status(
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bodies())
 def test_grpc_answers_every_body_with_a_proper_status(
-    service: Service, case: tuple[bytes, str]
+    one_service: Service, case: tuple[bytes, str]
 ) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
+    with grpc.insecure_channel(f"127.0.0.1:{one_service.grpc_port}") as channel:
         try:
             channel.unary_unary(EXPORT)(case[0], timeout=10)
         except grpc.RpcError as error:
             assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_server_is_healthy_after_the_fuzzing(service: Service) -> None:
+def test_server_is_healthy_after_the_fuzzing(one_service: Service) -> None:
     with urllib.request.urlopen(
-        f"http://127.0.0.1:{service.http_port}/readyz", timeout=10
+        f"http://127.0.0.1:{one_service.http_port}/readyz", timeout=10
     ) as response:
         assert response.status == 200
     huge = json.dumps(
@@ -116,7 +116,7 @@ def test_server_is_healthy_after_the_fuzzing(service: Service) -> None:
         }
     ).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{service.http_port}/v1/traces",
+        f"http://127.0.0.1:{one_service.http_port}/v1/traces",
         data=huge,
         method="POST",
         headers={"Content-Type": "application/json"},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,6 @@ from tests import sdk_data
 from tests.otlp_compare import assert_same
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    with Service(
-        output_dir=tmp_path, grpc_port=0, http_port="off", write_interval="20ms"
-    ) as running:
-        yield running
 
 
 def _call(service: Service, payload: bytes, metadata: Any = None) -> Any:

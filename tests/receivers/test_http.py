@@ -7,7 +7,6 @@ import gzip
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,6 @@ from tests import sdk_data
 from tests.otlp_compare import assert_same
 
 PROTOBUF = "application/x-protobuf"
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    with Service(
-        output_dir=tmp_path,
-        grpc_port="off",
-        http_port=0,
-        write_interval="20ms",
-        max_receive_bytes="64KiB",
-    ) as running:
-        yield running
 
 
 def _post(

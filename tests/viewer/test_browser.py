@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from selenium.webdriver.support.ui import Select
 
 from otlp_arrow import OtlpLibrary, connect
 from otlp_arrow.viewer import Viewer
-from tests import sample
+from tests import helpers, sample
 from tests.helpers import T0
 from tests.viewer.data import MINUTE, store_rounds
 
@@ -79,16 +78,7 @@ def viewer(stored: Path) -> Iterator[Viewer]:
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except WebDriverException:
-            result = None
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return helpers.wait_for(condition, what, timeout, ignoring=(WebDriverException,))
 
 
 def renders(browser: WebDriver) -> int:

@@ -105,7 +105,13 @@ def tail(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Follow new spans and log records until Ctrl+C (130)."""
     config = _config(args)
     signals: tuple[Signal, ...] = (args.signal,) if args.signal else TAILED
-    for signal, batch in connect(config.output_dir).follow(signals):
+    following = connect(config.output_dir).follow(signals)
+    print(
+        f"following new {' and '.join(signals)} under {config.output_dir.resolve()} (Ctrl+C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    for signal, batch in following:
         for line in tail_lines(signal, batch, args.service):
             print(line, flush=True)
     return 0

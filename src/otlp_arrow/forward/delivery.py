@@ -23,17 +23,26 @@ from otlp_arrow.config import Config
 from otlp_arrow.forward import backoff
 from otlp_arrow.forward.breaker import STATE_NUMBER, CircuitBreaker
 from otlp_arrow.forward.senders import Outcome, Sender, make_sender
+from otlp_arrow.schema import Signal
 
 log = logging.getLogger("otlp_arrow.forward")
 
 
 @dataclass
 class DeliveryStats:
-    rows_sent: Counter[str] = field(default_factory=Counter)  # per signal, accepted by the remote
-    rows_rejected: Counter[str] = field(default_factory=Counter)  # partial_success
-    rows_failed: Counter[str] = field(default_factory=Counter)  # permanent failure: given up
-    requests: Counter[str] = field(default_factory=Counter)  # per outcome: ok / kind of failure
+    """Live counters are ``Counter``s; :meth:`Delivery.snapshot` copies them into plain dicts
+    (``dataclasses.asdict`` would rebuild a ``Counter`` from its items, counting the pairs)."""
+
+    rows_sent: dict[Signal, int] = field(
+        default_factory=Counter
+    )  # per signal, accepted by the remote
+    rows_rejected: dict[Signal, int] = field(default_factory=Counter)  # partial_success
+    rows_failed: dict[Signal, int] = field(default_factory=Counter)  # permanent failure: given up
+    requests: dict[str, int] = field(default_factory=Counter)  # per outcome: ok / kind of failure
     retries: int = 0
+    breaker_state: str = ""  # filled in by snapshot()
+    breaker_state_number: int = 0
+    breaker_opened: int = 0
 
 
 class Delivery:
@@ -59,7 +68,7 @@ class Delivery:
         self.lock = threading.Lock()
         self._logged: set[str] = set()
 
-    def deliver(self, signal: str, request: Message, rows: int, stop: threading.Event) -> bool:
+    def deliver(self, signal: Signal, request: Message, rows: int, stop: threading.Event) -> bool:
         """Send ``request`` (``rows`` items) until it is accepted (True), permanently refused
         (False, counted as failed) or ``stop`` is set first (False, not counted: the caller
         decides what that means)."""
@@ -98,7 +107,7 @@ class Delivery:
             stop.wait(delay)
         return False
 
-    def _accepted(self, signal: str, rows: int, outcome: Outcome) -> None:
+    def _accepted(self, signal: Signal, rows: int, outcome: Outcome) -> None:
         self.breaker.success()
         with self.lock:
             self.stats.requests["ok"] += 1
@@ -121,7 +130,7 @@ class Delivery:
         if outage:
             log.info("forwarding %s works again", signal)
 
-    def _given_up(self, signal: str, rows: int, outcome: Outcome) -> None:
+    def _given_up(self, signal: Signal, rows: int, outcome: Outcome) -> None:
         with self.lock:
             self.stats.rows_failed[signal] += rows
         self._once(
@@ -140,18 +149,19 @@ class Delivery:
             self._logged.add(key)
         log.log(level, message, *args)
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> DeliveryStats:
+        """A copy of the counters, with the breaker's state as it is now."""
         with self.lock:
-            return {
-                "rows_sent": dict(self.stats.rows_sent),
-                "rows_rejected": dict(self.stats.rows_rejected),
-                "rows_failed": dict(self.stats.rows_failed),
-                "requests": dict(self.stats.requests),
-                "retries": self.stats.retries,
-                "breaker_state": self.breaker.state,
-                "breaker_state_number": STATE_NUMBER[self.breaker.state],
-                "breaker_opened": self.breaker.times_opened,
-            }
+            return DeliveryStats(
+                rows_sent=dict(self.stats.rows_sent),
+                rows_rejected=dict(self.stats.rows_rejected),
+                rows_failed=dict(self.stats.rows_failed),
+                requests=dict(self.stats.requests),
+                retries=self.stats.retries,
+                breaker_state=self.breaker.state,
+                breaker_state_number=STATE_NUMBER[self.breaker.state],
+                breaker_opened=self.breaker.times_opened,
+            )
 
 
 def make_delivery(config: Config, sender: Sender | None = None) -> Delivery:

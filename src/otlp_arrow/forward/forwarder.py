@@ -14,20 +14,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from otlp_arrow.config import Config
 from otlp_arrow.convert import arrow_to_otlp
-from otlp_arrow.forward.delivery import make_delivery
+from otlp_arrow.forward.delivery import DeliveryStats, make_delivery
 from otlp_arrow.forward.senders import Sender
+from otlp_arrow.schema import Signal
 
 log = logging.getLogger("otlp_arrow.forward")
 
 
 def requests_of(
-    signal: str, batch: pa.RecordBatch | pa.Table, rows_per_request: int
+    signal: Signal, batch: pa.RecordBatch | pa.Table, rows_per_request: int
 ) -> list[tuple[Any, int]]:
     """``batch`` as OTLP requests of at most ``rows_per_request`` rows: (request, rows)."""
     out = []
@@ -35,6 +37,17 @@ def requests_of(
         part = batch.slice(start, rows_per_request)
         out.append((arrow_to_otlp(part, signal), part.num_rows))
     return out
+
+
+@dataclass
+class ForwardStats(DeliveryStats):
+    """The delivery's counters, and the forwarder's queue."""
+
+    endpoint: str = ""
+    queued_rows: int = 0
+    queued_bytes: int = 0
+    rows_dropped: dict[Signal, int] = field(default_factory=dict)  # from the full queue
+    rows_dropped_at_shutdown: dict[Signal, int] = field(default_factory=dict)
 
 
 class Forwarder:
@@ -46,14 +59,14 @@ class Forwarder:
         self.delivery = make_delivery(config, sender)
         self.max_rows = config.forward_queue_rows
         self.max_bytes = config.forward_queue_bytes
-        self._queue: deque[tuple[str, pa.RecordBatch]] = deque()
+        self._queue: deque[tuple[Signal, pa.RecordBatch]] = deque()
         self._rows = 0
         self._bytes = 0
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._closing = False
-        self.dropped: Counter[str] = Counter()  # rows, per signal, dropped from the queue
-        self.dropped_at_shutdown: Counter[str] = Counter()
+        self.dropped: Counter[Signal] = Counter()  # rows, per signal, dropped from the queue
+        self.dropped_at_shutdown: Counter[Signal] = Counter()
         self._warned_full = False
         self._thread = threading.Thread(target=self._run, name="otlp-arrow-forward", daemon=True)
         self._thread.start()
@@ -64,7 +77,7 @@ class Forwarder:
             config.forward_protocol,
         )
 
-    def offer(self, signal: str, batch: pa.RecordBatch) -> None:
+    def offer(self, signal: Signal, batch: pa.RecordBatch) -> None:
         """Queue ``batch`` for forwarding; never blocks. Drops the oldest batches (counted)
         when the queue would exceed its limits."""
         if signal not in self.signals or batch.num_rows == 0:
@@ -110,7 +123,7 @@ class Forwarder:
             except Exception:  # pragma: no cover - a defect; keep forwarding the rest
                 log.exception("unexpected error while forwarding %s", signal)
 
-    def _forward(self, signal: str, batch: pa.RecordBatch) -> None:
+    def _forward(self, signal: Signal, batch: pa.RecordBatch) -> None:
         requests = requests_of(signal, batch, self.config.forward_batch_rows)
         for index, (request, rows) in enumerate(requests):
             delivered = self.delivery.deliver(signal, request, rows, self._stop)
@@ -143,14 +156,15 @@ class Forwarder:
             )
         self.delivery.sender.close()
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> ForwardStats:
         with self._cond:
-            queue = {"queued_rows": self._rows, "queued_bytes": self._bytes}
-            dropped = {"rows_dropped": dict(self.dropped)}
-            dropped["rows_dropped_at_shutdown"] = dict(self.dropped_at_shutdown)
-        return {
-            "endpoint": self.config.forward_endpoint,
-            **queue,
-            **dropped,
-            **self.delivery.snapshot(),
-        }
+            queued_rows, queued_bytes = self._rows, self._bytes
+            dropped, at_shutdown = dict(self.dropped), dict(self.dropped_at_shutdown)
+        return ForwardStats(
+            **vars(self.delivery.snapshot()),
+            endpoint=self.config.forward_endpoint,
+            queued_rows=queued_rows,
+            queued_bytes=queued_bytes,
+            rows_dropped=dropped,
+            rows_dropped_at_shutdown=at_shutdown,
+        )

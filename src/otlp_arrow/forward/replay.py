@@ -21,14 +21,15 @@ from otlp_arrow.errors import ConfigError
 from otlp_arrow.forward.delivery import make_delivery
 from otlp_arrow.forward.forwarder import requests_of
 from otlp_arrow.query import connect, time_filter
+from otlp_arrow.schema import Signal
 
 
 @dataclass
 class ReplaySummary:
-    rows: dict[str, int] = field(default_factory=dict)  # rows to send, per signal
-    sent: dict[str, int] = field(default_factory=dict)
-    rejected: dict[str, int] = field(default_factory=dict)
-    failed: dict[str, int] = field(default_factory=dict)
+    rows: dict[Signal, int] = field(default_factory=dict)  # rows to send, per signal
+    sent: dict[Signal, int] = field(default_factory=dict)
+    rejected: dict[Signal, int] = field(default_factory=dict)
+    failed: dict[Signal, int] = field(default_factory=dict)
     requests: int = 0
     retries: int = 0
     seconds: float = 0.0
@@ -57,7 +58,7 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
 
 def replay(
     config: Config,
-    signals: tuple[str, ...],
+    signals: tuple[Signal, ...],
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -130,7 +131,7 @@ class _Progress:
         self.last_draw = 0.0
         self.last_tenth = -1
 
-    def advance(self, signal: str, rows: int) -> None:
+    def advance(self, signal: Signal, rows: int) -> None:
         self.done_rows += rows
         if self.out is None:
             return
@@ -145,7 +146,7 @@ class _Progress:
             self.out.write(self._line(signal, fraction, now) + "\n")
             self.out.flush()
 
-    def _line(self, signal: str, fraction: float, now: float) -> str:
+    def _line(self, signal: Signal, fraction: float, now: float) -> str:
         filled = int(self.WIDTH * fraction)
         rate = self.done_rows / max(now - self.started, 1e-9)
         return (

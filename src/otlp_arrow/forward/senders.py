@@ -30,6 +30,7 @@ from otlp_arrow.config import Config
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES, export_method
+from otlp_arrow.schema import Signal
 
 RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
 
@@ -45,7 +46,7 @@ class Outcome:
 
 
 class Sender(Protocol):
-    def send(self, signal: str, request: Message) -> Outcome: ...
+    def send(self, signal: Signal, request: Message) -> Outcome: ...
 
     def close(self) -> None: ...
 
@@ -71,7 +72,7 @@ def make_sender(config: Config) -> Sender:
     return HttpSender(config)
 
 
-def _rejected(signal: str, response: Message) -> tuple[int, str]:
+def _rejected(signal: Signal, response: Message) -> tuple[int, str]:
     partial = response.partial_success  # type: ignore[attr-defined]
     return int(getattr(partial, SERVICES[signal].rejected_field)), str(partial.error_message)
 
@@ -92,7 +93,7 @@ class HttpSender:
         if self.base.startswith("https://"):
             self.context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
 
-    def send(self, signal: str, request: Message) -> Outcome:
+    def send(self, signal: Signal, request: Message) -> Outcome:
         body = json_wire.encode_request(request) if self.json else request.SerializeToString()
         if self.gzip:
             body = gzip.compress(body, compresslevel=5)
@@ -117,7 +118,7 @@ class HttpSender:
         rejected, message = self._partial(signal, answer, kind)
         return Outcome(True, rejected=rejected, message=message)
 
-    def _partial(self, signal: str, answer: bytes, kind: str) -> tuple[int, str]:
+    def _partial(self, signal: Signal, answer: bytes, kind: str) -> tuple[int, str]:
         if not answer:
             return 0, ""
         response_type = SERVICES[signal].response
@@ -212,7 +213,7 @@ class GrpcSender:
             for signal, service in SERVICES.items()
         }
 
-    def send(self, signal: str, request: Message) -> Outcome:
+    def send(self, signal: Signal, request: Message) -> Outcome:
         try:
             response = self.calls[signal](
                 request,

@@ -20,17 +20,19 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from otlp_arrow.schema import Signal
+
 
 @dataclass(frozen=True)
 class OtlpService:
-    signal: str
+    signal: Signal
     name: str
     request: Any
     response: Any
     rejected_field: str
 
 
-SERVICES: dict[str, OtlpService] = {
+SERVICES: dict[Signal, OtlpService] = {
     "traces": OtlpService(
         "traces",
         "opentelemetry.proto.collector.trace.v1.TraceService",
@@ -55,6 +57,6 @@ SERVICES: dict[str, OtlpService] = {
 }
 
 
-def export_method(signal: str) -> str:
+def export_method(signal: Signal) -> str:
     """The gRPC method path, ``/<service>/Export``."""
     return f"/{SERVICES[signal].name}/Export"

@@ -88,12 +88,12 @@ class GrpcReceiver:
         signal, stats = service.signal, self.stats
 
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
-            stats.add(signal, "grpc", requests=1, bytes_received=len(raw))
+            stats.request(signal, "grpc", len(raw))
             try:
                 request = service.request.FromString(raw)
                 converted = convert_request(request, strict=False)
             except (DecodeError, ConversionError) as exc:
-                stats.add(signal, "grpc", malformed_requests=1)
+                stats.malformed(signal, "grpc")
                 context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
                 )

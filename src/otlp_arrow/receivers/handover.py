@@ -6,16 +6,31 @@ bytes received) feed ``Service.stats()`` and ``GET /metrics``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from otlp_arrow.convert import Converted
 from otlp_arrow.errors import BufferFullError, ClosedError
+from otlp_arrow.schema import Signal
 
-#: (signal, protocol) -> counter name -> value; rejected items are "rejected:<reason>".
-Counters = dict[tuple[str, str], dict[str, int]]
+
+@dataclass
+class ReceiverCounters:
+    """What the receivers got for one (signal, protocol)."""
+
+    requests: int = 0
+    malformed_requests: int = 0
+    items_received: int = 0  # spans, data points or log records
+    items_accepted: int = 0
+    bytes_received: int = 0  # as sent (compressed or not)
+    items_rejected: dict[str, int] = field(default_factory=dict)  # reason -> items
+
+
+#: (signal, protocol) -> its counters
+Counters = dict[tuple[Signal, str], ReceiverCounters]
 
 
 class ReceiverStats:
@@ -23,22 +38,43 @@ class ReceiverStats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counters: defaultdict[tuple[str, str], defaultdict[str, int]] = defaultdict(
-            lambda: defaultdict(int)
-        )
+        self._counters: Counters = {}
 
-    def add(self, signal: str, protocol: str, **values: int) -> None:
+    def _of(self, signal: Signal, protocol: str) -> ReceiverCounters:
+        counters = self._counters.get((signal, protocol))
+        if counters is None:
+            counters = self._counters[(signal, protocol)] = ReceiverCounters()
+        return counters
+
+    def request(self, signal: Signal, protocol: str, nbytes: int) -> None:
         with self._lock:
-            counters = self._counters[(signal, protocol)]
-            for name, value in values.items():
-                counters[name] += value
+            counters = self._of(signal, protocol)
+            counters.requests += 1
+            counters.bytes_received += nbytes
 
-    def reject(self, signal: str, protocol: str, reason: str, items: int) -> None:
-        self.add(signal, protocol, **{f"rejected:{reason}": items})
+    def malformed(self, signal: Signal, protocol: str) -> None:
+        with self._lock:
+            self._of(signal, protocol).malformed_requests += 1
+
+    def received(self, signal: Signal, protocol: str, items: int) -> None:
+        with self._lock:
+            self._of(signal, protocol).items_received += items
+
+    def accepted(self, signal: Signal, protocol: str, items: int) -> None:
+        with self._lock:
+            self._of(signal, protocol).items_accepted += items
+
+    def reject(self, signal: Signal, protocol: str, reason: str, items: int) -> None:
+        with self._lock:
+            rejected = self._of(signal, protocol).items_rejected
+            rejected[reason] = rejected.get(reason, 0) + items
 
     def snapshot(self) -> Counters:
         with self._lock:
-            return {key: dict(values) for key, values in self._counters.items()}
+            return {
+                key: dataclasses.replace(c, items_rejected=dict(c.items_rejected))
+                for key, c in self._counters.items()
+            }
 
 
 def hand_over(
@@ -53,7 +89,7 @@ def hand_over(
     partial success. BufferFullError / ClosedError propagate after being counted."""
     signal = converted.signal
     rows = converted.batch.num_rows
-    stats.add(signal, protocol, items_received=rows + converted.rejected)
+    stats.received(signal, protocol, rows + converted.rejected)
     if converted.rejected:
         stats.reject(signal, protocol, "invalid", converted.rejected)
     try:
@@ -64,7 +100,7 @@ def hand_over(
     except ClosedError:
         stats.reject(signal, protocol, "shutting_down", rows)
         raise
-    stats.add(signal, protocol, items_accepted=rows)
+    stats.accepted(signal, protocol, rows)
     if converted.rejected:
         partial = response.partial_success
         setattr(partial, rejected_field, converted.rejected)

@@ -30,6 +30,7 @@ from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES
 from otlp_arrow.receivers.asgi import BackgroundServer
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
+from otlp_arrow.schema import Signal
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class HttpReceiver:
             self._metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    def _endpoint(self, signal: str) -> Callable[[Request], Any]:
+    def _endpoint(self, signal: Signal) -> Callable[[Request], Any]:
         service = SERVICES[signal]
 
         async def export(request: Request) -> Response:
@@ -127,7 +128,7 @@ class HttpReceiver:
                 )
             try:
                 body = await self._read(request)
-                self.stats.add(signal, "http", requests=1, bytes_received=len(body))
+                self.stats.request(signal, "http", len(body))
                 if encoding == "gzip":
                     body = _gunzip(body, self._max)
             except _TooLargeError as exc:
@@ -137,7 +138,7 @@ class HttpReceiver:
             try:
                 converted = await run_in_threadpool(_convert, body, content_type, service.request)
             except ValueError as exc:
-                self.stats.add(signal, "http", malformed_requests=1)
+                self.stats.malformed(signal, "http")
                 return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
             try:
                 response = hand_over(

@@ -1,150 +1,182 @@
-"""otlp-arrow's own counters in the Prometheus text format (pure rendering, no I/O)."""
+"""otlp-arrow's own counters in the Prometheus text format (pure rendering, no I/O).
+
+Every sample is read from a typed field (``ReceiverCounters``, ``LibraryStats``,
+``ForwardStats``), so renaming a counter fails the type check, not ``/metrics``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
-from otlp_arrow.receivers.handover import Counters
+from otlp_arrow.forward.forwarder import ForwardStats
+from otlp_arrow.library import LibraryStats
+from otlp_arrow.receivers.handover import Counters, ReceiverCounters
+from otlp_arrow.schema import Signal
 
-_RECEIVER = [
-    ("requests", "otlp_arrow_requests_total", "OTLP export requests received"),
-    ("malformed_requests", "otlp_arrow_malformed_requests_total", "requests refused as malformed"),
+Samples = Iterable[tuple[dict[str, str], int]]
+
+_RECEIVER: list[tuple[Callable[[ReceiverCounters], int], str, str]] = [
+    (lambda c: c.requests, "otlp_arrow_requests_total", "OTLP export requests received"),
     (
-        "items_received",
+        lambda c: c.malformed_requests,
+        "otlp_arrow_malformed_requests_total",
+        "requests refused as malformed",
+    ),
+    (
+        lambda c: c.items_received,
         "otlp_arrow_items_received_total",
         "spans, data points or log records received",
     ),
-    ("items_accepted", "otlp_arrow_items_accepted_total", "items accepted into the buffer"),
-    ("bytes_received", "otlp_arrow_bytes_received_total", "request bytes received (as sent)"),
+    (
+        lambda c: c.items_accepted,
+        "otlp_arrow_items_accepted_total",
+        "items accepted into the buffer",
+    ),
+    (
+        lambda c: c.bytes_received,
+        "otlp_arrow_bytes_received_total",
+        "request bytes received (as sent)",
+    ),
+]
+
+_PER_SIGNAL: list[tuple[Callable[[LibraryStats], Mapping[Signal, int]], str, str]] = [
+    (lambda s: s.rows_written, "otlp_arrow_rows_written_total", "rows written to files"),
+    (lambda s: s.files_opened, "otlp_arrow_files_opened_total", "files opened"),
+]
+
+_LIBRARY: list[tuple[Callable[[LibraryStats], int], str, str, str]] = [
+    (
+        lambda s: s.batches_written,
+        "otlp_arrow_batches_written_total",
+        "counter",
+        "record batches written",
+    ),
+    (lambda s: s.write_errors, "otlp_arrow_write_errors_total", "counter", "failed write rounds"),
+    (
+        lambda s: s.files_deleted,
+        "otlp_arrow_files_deleted_total",
+        "counter",
+        "files deleted by retention",
+    ),
+    (
+        lambda s: s.files_sealed,
+        "otlp_arrow_files_sealed_total",
+        "counter",
+        "files sealed as Parquet",
+    ),
+    (
+        lambda s: s.seal_errors,
+        "otlp_arrow_seal_errors_total",
+        "counter",
+        "files that failed to seal",
+    ),
+    (lambda s: s.buffered_rows, "otlp_arrow_buffer_rows", "gauge", "rows waiting to be written"),
+    (
+        lambda s: s.buffered_bytes,
+        "otlp_arrow_buffer_bytes",
+        "gauge",
+        "bytes waiting to be written",
+    ),
+]
+
+_FORWARD_PER_SIGNAL: list[tuple[Callable[[ForwardStats], Mapping[Signal, int]], str, str]] = [
+    (lambda f: f.rows_sent, "otlp_arrow_forward_rows_sent_total", "rows the endpoint accepted"),
+    (
+        lambda f: f.rows_rejected,
+        "otlp_arrow_forward_rows_rejected_total",
+        "rows the endpoint refused in partial_success",
+    ),
+    (
+        lambda f: f.rows_failed,
+        "otlp_arrow_forward_rows_failed_total",
+        "rows given up after a permanent error (400, 401, INVALID_ARGUMENT, ...)",
+    ),
+    (
+        lambda f: f.rows_dropped,
+        "otlp_arrow_forward_rows_dropped_total",
+        "rows dropped from the full forward queue (still in the local files)",
+    ),
+    (
+        lambda f: f.rows_dropped_at_shutdown,
+        "otlp_arrow_forward_rows_unsent_at_shutdown_total",
+        "rows not yet sent when forwarding stopped (still in the local files)",
+    ),
+]
+
+_FORWARD: list[tuple[Callable[[ForwardStats], int], str, str, str]] = [
+    (lambda f: f.retries, "otlp_arrow_forward_retries_total", "counter", "retried requests"),
+    (
+        lambda f: f.queued_rows,
+        "otlp_arrow_forward_queue_rows",
+        "gauge",
+        "rows waiting to be forwarded",
+    ),
+    (
+        lambda f: f.queued_bytes,
+        "otlp_arrow_forward_queue_bytes",
+        "gauge",
+        "bytes waiting to be forwarded",
+    ),
+    (
+        lambda f: f.breaker_state_number,
+        "otlp_arrow_forward_breaker_state",
+        "gauge",
+        "circuit breaker: 0 closed, 1 open, 2 half-open",
+    ),
+    (
+        lambda f: f.breaker_opened,
+        "otlp_arrow_forward_breaker_opened_total",
+        "counter",
+        "times opened",
+    ),
 ]
 
 
-def render(receivers: Counters, library: dict[str, Any], ready: bool) -> str:
+def render(receivers: Counters, library: LibraryStats, ready: bool) -> str:
     """The text for ``GET /metrics``: receiver counters per signal and protocol, rejected items
-    per reason, and the library's writer and buffer numbers."""
+    per reason, and the library's writer, buffer and forwarding numbers."""
     lines: list[str] = []
-    for key, name, text in _RECEIVER:
-        _family(
-            lines,
-            name,
-            "counter",
-            text,
-            (
-                ({"signal": signal, "protocol": protocol}, values.get(key, 0))
-                for (signal, protocol), values in sorted(receivers.items())
-            ),
-        )
+    keys = sorted(receivers)
+    for counter, name, text in _RECEIVER:
+        samples = (({"signal": s, "protocol": p}, counter(receivers[(s, p)])) for s, p in keys)
+        _family(lines, name, "counter", text, samples)
     _family(
         lines,
         "otlp_arrow_items_rejected_total",
         "counter",
         "items not accepted, by reason",
         (
-            ({"signal": signal, "protocol": protocol, "reason": name.split(":", 1)[1]}, value)
-            for (signal, protocol), values in sorted(receivers.items())
-            for name, value in sorted(values.items())
-            if name.startswith("rejected:")
+            ({"signal": s, "protocol": p, "reason": reason}, value)
+            for s, p in keys
+            for reason, value in sorted(receivers[(s, p)].items_rejected.items())
         ),
     )
-    for key, name, text in (
-        ("rows_written", "otlp_arrow_rows_written_total", "rows written to files"),
-        ("files_opened", "otlp_arrow_files_opened_total", "files opened"),
-    ):
+    for get_map, name, text in _PER_SIGNAL:
+        _per_signal(lines, name, text, get_map(library))
+    for get, name, kind, text in _LIBRARY:
+        _family(lines, name, kind, text, [({}, get(library))])
+    _family(lines, "otlp_arrow_ready", "gauge", "1 when accepting data", [({}, int(ready))])
+    forward = library.forward
+    if forward is not None:
+        for get_map_f, name, text in _FORWARD_PER_SIGNAL:
+            _per_signal(lines, name, text, get_map_f(forward))
         _family(
             lines,
-            name,
+            "otlp_arrow_forward_requests_total",
             "counter",
-            text,
-            (({"signal": s}, v) for s, v in sorted(library[key].items())),
+            "forwarded requests by outcome (ok, or the kind of failure)",
+            (({"outcome": k}, v) for k, v in sorted(forward.requests.items())),
         )
-    for key, name, kind, text in (
-        (
-            "batches_written",
-            "otlp_arrow_batches_written_total",
-            "counter",
-            "record batches written",
-        ),
-        ("write_errors", "otlp_arrow_write_errors_total", "counter", "failed write rounds"),
-        (
-            "files_deleted",
-            "otlp_arrow_files_deleted_total",
-            "counter",
-            "files deleted by retention",
-        ),
-        ("files_sealed", "otlp_arrow_files_sealed_total", "counter", "files sealed as Parquet"),
-        ("seal_errors", "otlp_arrow_seal_errors_total", "counter", "files that failed to seal"),
-        ("buffered_rows", "otlp_arrow_buffer_rows", "gauge", "rows waiting to be written"),
-        ("buffered_bytes", "otlp_arrow_buffer_bytes", "gauge", "bytes waiting to be written"),
-    ):
-        _family(lines, name, kind, text, [({}, library[key])])
-    _family(lines, "otlp_arrow_ready", "gauge", "1 when accepting data", [({}, int(ready))])
-    if library.get("forward"):
-        _forward(lines, library["forward"])
+        for get_f, name, kind, text in _FORWARD:
+            _family(lines, name, kind, text, [({}, get_f(forward))])
     return "\n".join(lines) + "\n"
 
 
-def _forward(lines: list[str], forward: dict[str, Any]) -> None:
-    for key, name, text in (
-        ("rows_sent", "otlp_arrow_forward_rows_sent_total", "rows the endpoint accepted"),
-        (
-            "rows_rejected",
-            "otlp_arrow_forward_rows_rejected_total",
-            "rows the endpoint refused in partial_success",
-        ),
-        (
-            "rows_failed",
-            "otlp_arrow_forward_rows_failed_total",
-            "rows given up after a permanent error (400, 401, INVALID_ARGUMENT, ...)",
-        ),
-        (
-            "rows_dropped",
-            "otlp_arrow_forward_rows_dropped_total",
-            "rows dropped from the full forward queue (still in the local files)",
-        ),
-        (
-            "rows_dropped_at_shutdown",
-            "otlp_arrow_forward_rows_unsent_at_shutdown_total",
-            "rows not yet sent when forwarding stopped (still in the local files)",
-        ),
-    ):
-        _family(
-            lines,
-            name,
-            "counter",
-            text,
-            (({"signal": s}, v) for s, v in sorted(forward[key].items())),
-        )
-    _family(
-        lines,
-        "otlp_arrow_forward_requests_total",
-        "counter",
-        "forwarded requests by outcome (ok, or the kind of failure)",
-        (({"outcome": k}, v) for k, v in sorted(forward["requests"].items())),
-    )
-    for key, name, kind, text in (
-        ("retries", "otlp_arrow_forward_retries_total", "counter", "retried requests"),
-        ("queued_rows", "otlp_arrow_forward_queue_rows", "gauge", "rows waiting to be forwarded"),
-        (
-            "queued_bytes",
-            "otlp_arrow_forward_queue_bytes",
-            "gauge",
-            "bytes waiting to be forwarded",
-        ),
-        (
-            "breaker_state_number",
-            "otlp_arrow_forward_breaker_state",
-            "gauge",
-            "circuit breaker: 0 closed, 1 open, 2 half-open",
-        ),
-        ("breaker_opened", "otlp_arrow_forward_breaker_opened_total", "counter", "times opened"),
-    ):
-        _family(lines, name, kind, text, [({}, forward[key])])
+def _per_signal(lines: list[str], name: str, text: str, values: Mapping[Signal, int]) -> None:
+    _family(lines, name, "counter", text, (({"signal": s}, v) for s, v in sorted(values.items())))
 
 
-def _family(
-    lines: list[str], name: str, kind: str, text: str, samples: Iterable[tuple[dict[str, str], int]]
-) -> None:
+def _family(lines: list[str], name: str, kind: str, text: str, samples: Samples) -> None:
     lines.append(f"# HELP {name} {text}")
     lines.append(f"# TYPE {name} {kind}")
     for labels, value in samples:

@@ -7,6 +7,7 @@ and OTLP/HTTP, with readiness and the Prometheus self-metrics on the HTTP port.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
@@ -100,11 +101,14 @@ class Service:
 
     def stats(self) -> dict[str, Any]:
         """The receivers' counters per (signal, protocol) and the library's numbers."""
-        return {"receivers": self.receiver_stats.snapshot(), **self.library.stats()}
+        receivers = {key: asdict(c) for key, c in self.receiver_stats.snapshot().items()}
+        return {"receivers": receivers, **self.library.stats()}
 
     def metrics_text(self) -> str:
         """``stats()`` in the Prometheus text format (what ``GET /metrics`` answers)."""
-        return prometheus.render(self.receiver_stats.snapshot(), self.library.stats(), self._ready)
+        return prometheus.render(
+            self.receiver_stats.snapshot(), self.library.counters(), self._ready
+        )
 
     def __enter__(self) -> Service:
         return self.start()

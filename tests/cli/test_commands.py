@@ -159,7 +159,6 @@ def test_query_formats_and_stats(tmp_path: Path) -> None:
 
 def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
     import signal as signals
-    import time
 
     from otlp_arrow import OtlpLibrary
     from tests import sample
@@ -172,9 +171,11 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [EXE, "tail", "--output-dir", str(out), "--service", "frontend"],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.0)  # tail has looked at what is there
+        assert proc.stderr is not None
+        assert "following new traces and logs" in proc.stderr.readline()  # stock taken
         traces = sample.traces(8, start_ns=2 * 10**18, seed=2)
         library.export_traces(traces)
         library.export_logs(sample.logs(1, start_ns=2 * 10**18, traces_request=traces))
@@ -184,6 +185,7 @@ def test_tail_follows_new_spans_and_logs(tmp_path: Path) -> None:
         proc.send_signal(signals.SIGINT)
         assert proc.wait(10) in (0, 130)
         proc.stdout.close()
+        proc.stderr.close()
     spans = [line for line in lines if " span " in line]
     logs = [line for line in lines if " log " in line]
     assert len(spans) == 2 and len(logs) == 1
