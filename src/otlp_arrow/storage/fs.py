@@ -123,6 +123,19 @@ def ends_with(path: Path, marker: bytes) -> bool:
         raise StorageError(f"cannot read {path}: {describe(exc)}", path) from exc
 
 
+def rename_new(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``; FileExistsError if ``target`` exists (POSIX: a hard
+    link then an unlink, so an existing file is never replaced)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"cannot create {target}: {describe(exc)}", target) from exc
+    with contextlib.suppress(OSError):
+        source.unlink()
+
+
 def replace(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` atomically, replacing ``target`` if it exists."""
     try:

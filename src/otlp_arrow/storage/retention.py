@@ -7,9 +7,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import fs, locks
 from otlp_arrow.storage.fs import FileInfo
-from otlp_arrow.storage.layout import DATA_SUFFIXES
+from otlp_arrow.storage.layout import DATA_SUFFIXES, SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,14 @@ def plan(
 def apply(
     signal_dir: Path, now: float, policy: RetentionPolicy, keep: Collection[Path] = ()
 ) -> list[FileInfo]:
-    """Delete what :func:`plan` says for the files under ``signal_dir``; return them."""
+    """Delete what :func:`plan` says for the files under ``signal_dir``; return them. Stream
+    files a live process holds (this one's or another's writer, see ``storage.locks``) are
+    kept, whatever ``keep`` says."""
     if not policy.enabled:
         return []
-    doomed = plan(fs.list_files(signal_dir, DATA_SUFFIXES), now, policy, keep)
+    files = fs.list_files(signal_dir, DATA_SUFFIXES)
+    live = {f.path for f in files if f.path.suffix == SUFFIX and locks.is_held(f.path)}
+    doomed = plan(files, now, policy, {*keep, *live})
     deleted = [f for f in doomed if fs.remove(f.path, stop=signal_dir)]
     if deleted:
         log.info(

@@ -6,9 +6,11 @@ benches/bench_convert.py) and its row-group statistics let DuckDB, Polars and
 data is readable at once; readers take both (see ``storage.reader``).
 
 Sealing is safe to repeat and to race: the Parquet file is written under a hidden temporary
-name, checked (row count), and renamed into place atomically; only then is the stream file
-deleted. Only stream files that end with the end-of-stream marker (closed by their writer)
-are sealed, so another process's open file is never touched.
+name (locked while it is written, see ``storage.locks``), checked (row count), and renamed into
+place atomically; only then is the stream file deleted. A stream file is sealed when its writer
+closed it (end-of-stream marker) or when no live process holds its lock any more (a writer
+killed mid-file: its complete batches are kept); another process's open file is never touched.
+At start, temporary files nobody holds (a killed sealer's) are deleted.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import os
 import queue
 import secrets
 import threading
-import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from otlp_arrow.errors import StorageError
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import fs, locks
 from otlp_arrow.storage.layout import SEALED_SUFFIX, SUFFIX, sealed_path
 from otlp_arrow.storage.reader import read_file
 
@@ -36,11 +37,6 @@ log = logging.getLogger(__name__)
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 #: Rows per Parquet row group: small enough for time filters to skip, big enough to compress.
 ROW_GROUP_ROWS = 65_536
-#: Temporary files older than this are left-overs of a crash and are deleted.
-STALE_TMP_S = 3600.0
-#: A stream file without end-of-stream marker untouched this long lost its writer (a live
-#: writer rotates at every UTC hour): its complete batches are sealed.
-ORPHAN_S = 7200.0
 
 
 def seal_file(path: Path, stop: Path, *, closed_only: bool = True) -> Path | None:
@@ -54,7 +50,7 @@ def seal_file(path: Path, stop: Path, *, closed_only: bool = True) -> Path | Non
     target = sealed_path(path)
     tmp = path.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
-        sink = fs.create_exclusive(tmp)
+        sink = locks.create_held(tmp)
         with sink:
             rows = _write_parquet(path, sink, closed_only)
         if rows is None:
@@ -107,12 +103,12 @@ def _write_parquet(path: Path, sink: object, closed_only: bool) -> int | None:
     return rows
 
 
-def pending(signal_dir: Path, now: float | None = None) -> list[Path]:
+def pending(signal_dir: Path) -> list[Path]:
     """Stream files under ``signal_dir`` to seal: closed ones an earlier run left unsealed, and
-    orphans of a killed writer (see ORPHAN_S); after deleting temporary files a crash left."""
-    now = time.time() if now is None else now
-    for info in fs.list_files(signal_dir, ".tmp", hidden=True):
-        if now - info.mtime > STALE_TMP_S:
+    those of a killed writer (no live process holds them); after deleting the temporary files
+    of killed sealers (likewise: nobody holds them)."""
+    for info in fs.list_files(signal_dir, (".tmp", locks.STAGING_SUFFIX), hidden=True):
+        if not locks.is_held(info.path):
             with contextlib.suppress(StorageError):
                 fs.remove(info.path, stop=signal_dir)
     found = []
@@ -125,7 +121,7 @@ def pending(signal_dir: Path, now: float | None = None) -> list[Path]:
             with contextlib.suppress(StorageError):
                 fs.remove(info.path, stop=signal_dir)
             continue
-        if now - info.mtime > ORPHAN_S or fs.ends_with(info.path, END_OF_STREAM):
+        if fs.ends_with(info.path, END_OF_STREAM) or not locks.is_held(info.path):
             found.append(info.path)
     return found
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from otlp_arrow.errors import StorageError
 from otlp_arrow.schema import SIGNALS, Signal, schema_for
-from otlp_arrow.storage import fs, retention, seal
+from otlp_arrow.storage import fs, locks, retention, seal
 from otlp_arrow.storage.layout import RotationPolicy, file_name, partition_dir
 from otlp_arrow.storage.retention import RetentionPolicy
 
@@ -127,8 +127,8 @@ class SignalWriter:
             path = directory / file_name(
                 self.signal, now, os.getpid(), self.files_written, secrets.token_hex(4)
             )
-            try:
-                sink = fs.create_exclusive(path)
+            try:  # locked while open: "being written", retention and sealers keep off
+                sink = locks.create_held(path)
                 break
             except FileExistsError:  # pragma: no cover - needs a 32-bit random collision
                 continue

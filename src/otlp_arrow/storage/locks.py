@@ -1,0 +1,109 @@
+"""Advisory locks that say "a live process is using this file".
+
+A writer holds one on every stream file it has open, a sealer on its temporary file, a
+forwarder on its cursor. The operating system releases a lock when the process that held it
+dies (even by ``kill -9``), so a lock never outlives its owner and a file whose lock can be
+taken has no live owner: retention and sealing only touch such files.
+
+POSIX: ``flock`` (whole file; a lock belongs to the open file, so a second ``open`` in the same
+process is refused too, which is what the checks need). Windows: ``msvcrt.locking`` of one byte
+far past any real end of file, so readers are never blocked from the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from otlp_arrow.errors import StorageError
+from otlp_arrow.storage import fs
+
+if (
+    sys.platform == "win32"
+):  # pragma: no cover - tested on Linux; the Windows branch is the same idea
+    import msvcrt
+
+    _OFFSET = 2**62
+
+    def _try_lock(handle: BinaryIO) -> bool:
+        position = handle.tell()
+        try:
+            handle.seek(_OFFSET)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        finally:
+            handle.seek(position)
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(handle: BinaryIO) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as exc:  # e.g. a file system without locks
+            raise StorageError(f"cannot lock {handle.name}: {exc.strerror}") from exc
+        return True
+
+
+def hold(handle: BinaryIO, path: Path) -> None:
+    """Lock the open file ``handle`` (of ``path``) until it is closed; StorageError if a live
+    process holds it already."""
+    if not _try_lock(handle):
+        raise StorageError(f"{path} is in use by another live process", path)
+
+
+def try_hold(handle: BinaryIO) -> bool:
+    """Lock ``handle`` until it is closed if nobody else does; False if a live process does."""
+    return _try_lock(handle)
+
+
+#: The suffix of a file being created: hidden, locked, then renamed to its real name.
+STAGING_SUFFIX = ".new"
+
+
+def create_held(path: Path) -> BinaryIO:
+    """Create ``path`` for writing, already locked when it appears under its name: it is made
+    under a hidden staging name, locked, then renamed, so no scan ever sees it unlocked (and
+    takes a writer's brand-new file for a dead one's). On Windows, where an open file cannot
+    be renamed, it is created in place and locked at once."""
+    if sys.platform == "win32":  # pragma: no cover - see the module docstring
+        handle = fs.create_exclusive(path)
+        _hold_or_close(handle, path)
+        return handle
+    staging = path.with_name(f".{path.name.lstrip('.')}{STAGING_SUFFIX}")
+    handle = fs.create_exclusive(staging)
+    _hold_or_close(handle, staging)
+    try:
+        fs.rename_new(staging, path)
+    except BaseException:
+        handle.close()
+        with contextlib.suppress(StorageError):
+            fs.remove(staging, stop=path.parent)
+        raise
+    return handle
+
+
+def _hold_or_close(handle: BinaryIO, path: Path) -> None:
+    try:
+        hold(handle, path)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def is_held(path: Path) -> bool:
+    """True while a live process holds the lock of ``path`` (False if the file is gone)."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StorageError(f"cannot open {path}: {exc.strerror}", path) from exc
+    with contextlib.closing(handle):
+        return not _try_lock(handle)  # closing the handle releases a lock we took
