@@ -30,6 +30,9 @@ class GatedSink:
             raise self.fail_with
         self.rows += batch.num_rows
 
+    def sync(self) -> None:
+        pass
+
     def tick(self) -> None:
         pass
 

@@ -3,8 +3,21 @@
 Entry points ``submit`` record batches; a single worker thread writes them every
 ``write_interval`` or as soon as ``batch_rows`` rows are waiting. The buffer is bounded by rows
 and by bytes; a submit that does not fit raises :class:`BufferFullError` and nothing of it is
-kept. A failed write keeps its batches at the front of the buffer and is retried on the next
-round; ``flush`` reports the failure.
+kept.
+
+What a returning ``submit`` means is the ``durability``:
+
+- ``buffered``: the rows are in memory. A failed write keeps them at the front of the buffer
+  and retries them every round; ``flush`` reports the failure.
+- ``written``: the rows are in the file (handed to the OS; they survive ``kill -9``). The call
+  wakes the writer and waits for its round; everything waiting when a round starts is written
+  together (group commit). A failed write refuses the waiting requests with StorageError and
+  keeps nothing of them, so a client's retry never stores a row twice.
+- ``synced``: as ``written``, and the files are fsync'd before the calls return (they survive
+  a power cut); one sync per round, shared by all the requests in it.
+
+After a failed round the writer writes request by request, stopping at the first failure, so
+a little freed space makes progress at once (a full disk costs time, not data).
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import pyarrow as pa
 
@@ -26,18 +39,26 @@ from otlp_arrow.schema import Signal, combine_batches
 log = logging.getLogger(__name__)
 
 
+Durability = Literal["buffered", "written", "synced"]
+DURABILITIES: tuple[Durability, ...] = get_args(Durability)
+
+
 class Sink(Protocol):
     def write(self, signal: Signal, batch: pa.RecordBatch) -> None: ...
+    def sync(self) -> None: ...
     def tick(self) -> None: ...
     def close(self) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False)
 class _Item:
     seq: int
     signal: Signal
     batch: pa.RecordBatch
     nbytes: int
+    waited: bool = False  # a durable submit waits for it: refused, not retried, on failure
+    state: Literal["pending", "writing", "written", "failed"] = "pending"
+    error: StorageError | None = None
 
 
 @dataclass
@@ -61,9 +82,13 @@ class Pipeline:
         max_bytes: int,
         batch_rows: int,
         write_interval_s: float,
+        durability: Durability = "buffered",
+        wait_s: float = 30.0,
         name: str = "otlp-arrow-writer",
     ) -> None:
         self._sink = sink
+        self.durability = durability
+        self._wait_s = wait_s  # how long a durable submit waits for its round to start
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._batch_rows = batch_rows
@@ -78,6 +103,7 @@ class Pipeline:
         self._started = 0  # write rounds started (items taken)
         self._rounds = 0  # write rounds completed
         self._round_error: StorageError | None = None  # error of the last round, if any
+        self._degraded = False  # the last round failed: write request by request
         self._wake = False
         self._closing = False
         self._closed = False
@@ -87,8 +113,15 @@ class Pipeline:
 
     # -- entry points ------------------------------------------------------------------------
 
+    @property
+    def writable(self) -> bool:
+        """False while writes fail (since the last round failed): readiness follows it."""
+        return not self._degraded
+
     def submit(self, signal: Signal, batch: pa.RecordBatch) -> None:
-        """Accept ``batch`` entirely, or raise BufferFullError / ClosedError and keep none of it."""
+        """Accept ``batch`` entirely, or raise BufferFullError / ClosedError and keep none of it;
+        with a durable ``durability`` return once it is written (or synced), or raise
+        StorageError and keep none of it."""
         rows = batch.num_rows
         if rows == 0:
             return
@@ -116,14 +149,46 @@ class Pipeline:
                     )
                 )
             self._seq += 1
-            self._pending.append(_Item(self._seq, signal, batch, nbytes))
+            waited = self.durability != "buffered"
+            item = _Item(self._seq, signal, batch, nbytes, waited)
+            self._pending.append(item)
             self._rows += rows
             self._bytes += nbytes
             self._pending_rows += rows
-            self.stats.rows_accepted[signal] = self.stats.rows_accepted.get(signal, 0) + rows
-            if self._pending_rows >= self._batch_rows:
+            if waited or self._pending_rows >= self._batch_rows:
                 self._wake = True
                 self._cond.notify_all()
+            if waited:
+                self._wait(item)
+            self.stats.rows_accepted[signal] = self.stats.rows_accepted.get(signal, 0) + rows
+
+    def _wait(self, item: _Item) -> None:
+        """Wait (holding the condition) until ``item``'s round is done; withdraw it if its
+        round has not started within ``wait_s``. Raises StorageError unless it is written."""
+        deadline = time.monotonic() + self._wait_s
+        while item.state in ("pending", "writing"):
+            remaining = deadline - time.monotonic()
+            if item.state == "pending" and remaining <= 0:
+                self._pending.remove(item)
+                self._forget(item)
+                self._pending_rows -= item.batch.num_rows
+                self._refused(item)
+                raise StorageError(
+                    f"{item.batch.num_rows} {item.signal} rows not written within "
+                    f"{self._wait_s:g} s (the writer is busy or stuck); nothing of them is kept"
+                )
+            self._cond.wait(remaining if item.state == "pending" else None)
+        if item.state == "failed":
+            assert item.error is not None
+            raise item.error
+
+    def _forget(self, item: _Item) -> None:
+        self._rows -= item.batch.num_rows
+        self._bytes -= item.nbytes
+
+    def _refused(self, item: _Item) -> None:
+        rows = item.batch.num_rows
+        self.stats.rows_refused[item.signal] = self.stats.rows_refused.get(item.signal, 0) + rows
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything submitted before this call is written.
@@ -203,13 +268,19 @@ class Pipeline:
                 items = list(self._pending)
                 self._pending.clear()
                 self._pending_rows = 0
+                for item in items:
+                    item.state = "writing"
                 closing = self._closing
-            failed, error = self._write(items)
+            written, failed, error = self._write(items)
+            if written and self.durability == "synced":
+                sync_error = self._safe(self._sink.sync)
+                if sync_error is not None:  # in the file, but not known to be on disk
+                    failed, written, error = written + failed, [], sync_error
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + self._interval
                 error = self._safe(self._sink.tick) or error
             with self._cond:
-                self._finish_round(items, failed, error)
+                self._finish_round(written, failed, error)
                 if closing and (not self._rows or final_attempts <= 1):
                     break
             if closing:
@@ -226,59 +297,92 @@ class Pipeline:
             self._closed = True
             self._cond.notify_all()
 
-    def _write(self, items: list[_Item]) -> tuple[list[_Item], StorageError | None]:
+    def _write(self, items: list[_Item]) -> tuple[list[_Item], list[_Item], StorageError | None]:
+        """Write ``items`` per signal: (written, failed, the last error)."""
         by_signal: dict[Signal, list[_Item]] = {}
         for item in items:
             by_signal.setdefault(item.signal, []).append(item)
+        written: list[_Item] = []
         failed: list[_Item] = []
         error: StorageError | None = None
         for signal, group in by_signal.items():
-            batches = [item.batch for item in group]
-            try:
-                self._sink.write(signal, combine_batches(batches))
-            except Exception as exc:  # the writer thread must never die: report instead
-                failed.extend(group)
-                error = (
-                    exc
-                    if isinstance(exc, StorageError)
-                    else StorageError(f"writing {signal} failed: {type(exc).__name__}: {exc}")
-                )
-                error.__cause__ = exc
-                if not isinstance(exc, StorageError):
-                    log.error("unexpected error while writing %s", signal, exc_info=exc)
+            done, left, group_error = self._write_group(signal, group)
+            written += done
+            failed += left
+            if group_error is not None:
+                error = group_error
                 # once per failure spell, not every retry: a broken disk must not flood the log
                 log.log(
                     logging.DEBUG if self.stats.last_error else logging.WARNING,
-                    "writing %d %s rows failed, retrying every %s s: %s",
-                    sum(b.num_rows for b in batches),
+                    "writing %d %s rows failed (%s): %s",
+                    sum(item.batch.num_rows for item in left),
                     signal,
-                    self._interval,
-                    exc,
+                    "refused" if self.durability != "buffered" else "kept, retried",
+                    group_error,
                 )
-            else:
-                rows = sum(b.num_rows for b in batches)
-                self.stats.rows_written[signal] = self.stats.rows_written.get(signal, 0) + rows
-                self.stats.batches_written += 1
-        return failed, error
+        return written, failed, error
+
+    def _write_group(
+        self, signal: Signal, group: list[_Item]
+    ) -> tuple[list[_Item], list[_Item], StorageError | None]:
+        """One write of the whole group; after a failure (this round's or the last one's),
+        request by request until one fails, so whatever still fits is written."""
+        if not self._degraded:
+            error = self._write_one(signal, [item.batch for item in group])
+            if error is None:
+                return group, [], None
+            if len(group) == 1:
+                return [], group, error
+        for index, item in enumerate(group):
+            error = self._write_one(signal, [item.batch])
+            if error is not None:
+                return group[:index], group[index:], error
+        return group, [], None
+
+    def _write_one(self, signal: Signal, batches: list[pa.RecordBatch]) -> StorageError | None:
+        try:
+            self._sink.write(signal, combine_batches(batches))
+        except Exception as exc:  # the writer thread must never die: report instead
+            error = (
+                exc
+                if isinstance(exc, StorageError)
+                else StorageError(f"writing {signal} failed: {type(exc).__name__}: {exc}")
+            )
+            error.__cause__ = exc
+            if not isinstance(exc, StorageError):
+                log.error("unexpected error while writing %s", signal, exc_info=exc)
+            return error
+        rows = sum(batch.num_rows for batch in batches)
+        self.stats.rows_written[signal] = self.stats.rows_written.get(signal, 0) + rows
+        self.stats.batches_written += 1
+        return None
 
     def _finish_round(
-        self, items: list[_Item], failed: list[_Item], error: StorageError | None
+        self, written: list[_Item], failed: list[_Item], error: StorageError | None
     ) -> None:
-        failed_seqs = {item.seq for item in failed}
-        for item in items:
-            if item.seq not in failed_seqs:
-                self._rows -= item.batch.num_rows
-                self._bytes -= item.nbytes
-        if failed:
-            self._pending.extendleft(reversed(sorted(failed, key=lambda i: i.seq)))
-            self._pending_rows += sum(item.batch.num_rows for item in failed)
+        for item in written:
+            item.state = "written"
+            self._forget(item)
+        retry = []
+        for item in failed:
+            if item.waited:  # its submit is told, and the rows are not kept
+                item.state, item.error = "failed", error
+                self._forget(item)
+                self._refused(item)
+            else:
+                item.state = "pending"
+                retry.append(item)
+        if retry:
+            self._pending.extendleft(reversed(sorted(retry, key=lambda i: i.seq)))
+            self._pending_rows += sum(item.batch.num_rows for item in retry)
         self._durable = (self._pending[0].seq - 1) if self._pending else self._seq
         self._rounds += 1
         self._round_error = error
+        self._degraded = error is not None
         if error is not None:
             self.stats.write_errors += 1
             self.stats.last_error = str(error)
-        elif not failed and self.stats.last_error is not None:
+        elif self.stats.last_error is not None and not self._pending:
             log.warning("writing works again; all buffered rows are written")
             self.stats.last_error = None
         self._cond.notify_all()

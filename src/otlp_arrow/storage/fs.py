@@ -136,6 +136,30 @@ def rename_new(source: Path, target: Path) -> None:
         source.unlink()
 
 
+def sync(handle: BinaryIO) -> None:
+    """Flush ``handle`` and fsync its file: its bytes are on the device."""
+    try:
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        raise StorageError(f"cannot sync {handle.name}: {describe(exc)}", handle.name) from exc
+
+
+def sync_dir(directory: Path) -> None:
+    """fsync ``directory`` so that names created in it are on the device (POSIX; Windows has
+    no directory handles to sync, and commits names with the file)."""
+    if os.name == "nt":  # pragma: no cover
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StorageError(f"cannot sync {directory}: {describe(exc)}", directory) from exc
+
+
 def replace(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` atomically, replacing ``target`` if it exists."""
     try:

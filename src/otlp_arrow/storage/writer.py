@@ -41,6 +41,7 @@ class _OpenFile:
     opened: datetime
     size: int = 0
     batches: int = 0
+    synced_size: int = -1  # the size at the last fsync; -1: the new file's directory neither
 
 
 class SignalWriter:
@@ -63,6 +64,7 @@ class SignalWriter:
         self.options = pa.ipc.IpcWriteOptions(compression=compression)
         self.clock = clock
         self.current: _OpenFile | None = None
+        self.sync_on_close = False  # set by Writer(sync=True): a file is synced as it closes
         self.files_written = 0
         self.batches_written = 0
 
@@ -94,6 +96,28 @@ class SignalWriter:
             self.close()
         return current.path
 
+    def sync(self) -> None:
+        """fsync the open file (and, the first time, its directory, so the new name is on
+        disk too). A file closed since the last sync was synced when it was closed."""
+        current = self.current
+        if current is None or current.synced_size == current.size:
+            return
+        try:
+            fs.sync(current.sink)
+            if current.synced_size < 0:
+                self._sync_dirs(current.path)
+        except StorageError:
+            self._abandon()
+            raise
+        current.synced_size = current.size
+
+    def _sync_dirs(self, path: Path) -> None:
+        """A new file's name, and the partition directories that may be new with it."""
+        directory = path.parent
+        while directory != self.output_dir and self.output_dir in directory.parents:
+            fs.sync_dir(directory)
+            directory = directory.parent
+
     def tick(self) -> None:
         """Close the open file if it is due for rotation by age or hour (no write needed)."""
         if self.current is not None and self.rotation.should_rotate(
@@ -108,8 +132,12 @@ class SignalWriter:
             return
         try:
             current.stream.close()
+            if self.sync_on_close and current.synced_size != current.size:
+                fs.sync(current.sink)
+                if current.synced_size < 0:
+                    self._sync_dirs(current.path)
             current.sink.close()
-        except (OSError, pa.ArrowException) as exc:
+        except (OSError, pa.ArrowException, StorageError) as exc:
             _quiet_close(current.sink)
             raise StorageError(f"cannot close {current.path}: {exc}", current.path) from exc
         log.debug("closed %s (%d batches, %d bytes)", current.path, current.batches, current.size)
@@ -175,6 +203,7 @@ class Writer:
         *,
         seal_files: bool = True,
         on_written: Callable[[Signal, pa.RecordBatch], None] | None = None,
+        sync: bool = False,
     ) -> None:
         self.output_dir = output_dir
         self.on_written = on_written  # told of every batch once it is in a file
@@ -185,6 +214,8 @@ class Writer:
             )
             for s in SIGNALS
         }
+        for writer in self.writers.values():
+            writer.sync_on_close = sync
         if self.sealer is not None:  # files an earlier run closed but did not seal
             for signal in SIGNALS:
                 self.sealer.submit_pending(output_dir / signal)
@@ -212,6 +243,11 @@ class Writer:
         self.writers[signal].write(batch)
         if self.on_written is not None:
             self.on_written(signal, batch)
+
+    def sync(self) -> None:
+        """fsync what was written since the last sync (durability ``synced``)."""
+        for writer in self.writers.values():
+            writer.sync()
 
     def tick(self) -> None:
         """Periodic work: rotation by age, and retention every ``retention_interval_s``."""

@@ -1,0 +1,178 @@
+"""What an acknowledgement means: ``buffered`` (in memory), ``written`` (in the file, handed
+to the OS), ``synced`` (fsync'd). Durable submits wait for their write round; requests waiting
+together share one write (group commit); a failed write refuses them instead of keeping them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+
+from otlp_arrow import StorageError
+from otlp_arrow.pipeline import Durability, Pipeline
+from otlp_arrow.schema import Signal
+from tests.helpers import span_batch, wait_for
+
+
+class RecordingSink:
+    """Records what reaches the 'file' and when it is synced; can be held, or fail for
+    writes larger than ``room`` rows (a disk with a little space left)."""
+
+    def __init__(self) -> None:
+        self.written: list[int] = []  # rows per write call
+        self.syncs = 0
+        self.synced_rows = 0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.room: int | None = None  # None: unlimited
+        self.fail_sync = False
+
+    def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        self.gate.wait(10)
+        if self.room is not None and batch.num_rows > self.room:
+            raise StorageError("No space left on device", "/disk")
+        if self.room is not None:
+            self.room -= batch.num_rows
+        self.written.append(batch.num_rows)
+
+    def sync(self) -> None:
+        if self.fail_sync:
+            raise StorageError("fsync failed: Input/output error", "/disk")
+        self.syncs += 1
+        self.synced_rows = sum(self.written)
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _pipeline(sink: RecordingSink, durability: Durability, **kw: float) -> Pipeline:
+    values: dict[str, float] = {"write_interval_s": 3600, "wait_s": 5}
+    values.update(kw)
+    return Pipeline(
+        sink, max_rows=10**6, max_bytes=10**9, batch_rows=10**6, durability=durability, **values
+    )
+
+
+def test_written_returns_once_the_rows_are_in_the_file_not_before() -> None:
+    sink = RecordingSink()
+    pipeline = _pipeline(sink, "written")  # a one-hour write interval: only waiting wakes it
+    pipeline.submit("traces", span_batch(10))
+    assert sink.written == [10] and sink.syncs == 0  # written, not synced
+    pipeline.close(5)
+
+
+def test_synced_also_syncs_before_returning() -> None:
+    sink = RecordingSink()
+    pipeline = _pipeline(sink, "synced")
+    pipeline.submit("logs", span_batch(4))
+    assert sink.synced_rows == 4 and sink.syncs == 1
+    pipeline.close(5)
+
+
+def test_buffered_returns_at_once() -> None:
+    sink = RecordingSink()
+    sink.gate.clear()
+    pipeline = _pipeline(sink, "buffered")
+    pipeline.submit("traces", span_batch(3))  # the writer is stuck; buffered does not wait
+    assert sink.written == []
+    sink.gate.set()
+    assert pipeline.flush(5)
+    pipeline.close(5)
+
+
+def test_requests_waiting_together_share_one_write_and_one_sync() -> None:
+    sink = RecordingSink()
+    pipeline = _pipeline(sink, "synced")
+    sink.gate.clear()  # the first request's round is in progress, the others queue up
+    first = threading.Thread(target=pipeline.submit, args=("traces", span_batch(1)))
+    first.start()
+    wait_for(lambda: pipeline.snapshot().buffered_rows == 1, "the first round to start")
+    others = [
+        threading.Thread(target=pipeline.submit, args=("traces", span_batch(5, seed)))
+        for seed in range(8)
+    ]
+    for thread in others:
+        thread.start()
+    wait_for(lambda: pipeline.snapshot().buffered_rows == 41, "the others to wait")
+    sink.gate.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert sink.written == [1, 40] and sink.syncs == 2  # two rounds for nine requests
+    pipeline.close(5)
+
+
+def test_a_failed_write_refuses_the_request_and_keeps_nothing() -> None:
+    sink = RecordingSink()
+    sink.room = 0
+    pipeline = _pipeline(sink, "written")
+    with pytest.raises(StorageError, match="No space left"):
+        pipeline.submit("traces", span_batch(10))
+    stats = pipeline.snapshot()
+    assert stats.buffered_rows == 0 and stats.rows_refused == {"traces": 10}
+    assert pipeline.writable is False  # readiness follows
+    sink.room = 100
+    pipeline.submit("traces", span_batch(10))  # works again: the next request is written
+    assert pipeline.writable is True and sink.written == [10]
+    pipeline.close(5)
+
+
+def test_a_failed_sync_refuses_the_requests_of_that_round() -> None:
+    sink = RecordingSink()
+    sink.fail_sync = True
+    pipeline = _pipeline(sink, "synced")
+    with pytest.raises(StorageError, match="fsync failed"):
+        pipeline.submit("traces", span_batch(2))
+    pipeline.close(5)
+
+
+def test_after_a_failure_the_writer_writes_in_pieces_that_fit() -> None:
+    """A disk with room for 12 rows: the round of three 5-row requests fails as one write;
+    written one by one, two of them fit."""
+    sink = RecordingSink()
+    sink.room = 0
+    pipeline = _pipeline(sink, "written", write_interval_s=0.02)
+    with pytest.raises(StorageError):
+        pipeline.submit("traces", span_batch(1))  # the disk is full: the writer is degraded
+    sink.room = 12
+    sink.gate.clear()
+    results: list[str] = []
+
+    def send(seed: int) -> None:
+        try:
+            pipeline.submit("traces", span_batch(5, seed))
+            results.append("ok")
+        except StorageError:
+            results.append("refused")
+
+    threads = [threading.Thread(target=send, args=(seed,)) for seed in range(3)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: pipeline.snapshot().buffered_rows == 15, "all three to wait")
+    sink.gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == ["ok", "ok", "refused"] and sink.written == [5, 5]
+    pipeline.close(5)
+
+
+def test_a_request_not_written_in_time_is_withdrawn() -> None:
+    sink = RecordingSink()
+    sink.gate.clear()
+    pipeline = _pipeline(sink, "written", wait_s=0.2)
+    holder = threading.Thread(target=lambda: pipeline.submit("traces", span_batch(1)))
+    holder.start()  # its round blocks in the sink
+    wait_for(lambda: pipeline.snapshot().buffered_rows == 1, "the round to start")
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="not written within"):
+        pipeline.submit("traces", span_batch(3))  # still waiting for a round: taken back
+    assert time.monotonic() - started < 2
+    assert pipeline.snapshot().buffered_rows == 1  # only the one being written
+    sink.gate.set()
+    holder.join(10)
+    pipeline.close(5)
+    assert sink.written == [1]  # the withdrawn request was never written
