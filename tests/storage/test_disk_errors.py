@@ -58,8 +58,8 @@ def test_disk_full_is_reported_then_retried_without_losing_rows(
             library.flush(timeout_millis=10_000)
         assert "No space left on device" in str(info.value)
         assert info.value.path is not None and small_disk in info.value.path.parents
-        stats = library.stats()
-        assert stats["buffered_rows"] == 800 and stats["write_errors"] >= 1
+        stats = library.stats()  # the round wrote request by request: 200 of them still fit
+        assert stats["buffered_rows"] == 600 and stats["write_errors"] >= 1
         with pytest.raises(StorageError):
             library.flush(timeout_millis=10_000)  # still failing: reported, not logged again
         assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1

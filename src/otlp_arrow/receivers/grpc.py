@@ -19,7 +19,13 @@ from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
 
 from otlp_arrow.convert import Converted, convert_request
-from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, ReceiverError
+from otlp_arrow.errors import (
+    BufferFullError,
+    ClosedError,
+    ConversionError,
+    ReceiverError,
+    StorageError,
+)
 from otlp_arrow.otlp.services import SERVICES, OtlpService
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
 
@@ -107,20 +113,19 @@ class GrpcReceiver:
                     service.rejected_field,
                 )
             except BufferFullError as exc:
-                delay = Duration(
-                    seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9)
-                )
-                context.set_trailing_metadata(
-                    (
-                        (
-                            "google.rpc.retryinfo-bin",
-                            RetryInfo(retry_delay=delay).SerializeToString(),
-                        ),
-                    )
-                )
+                self._retry_later(context)
                 context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+            except StorageError as exc:  # not written (durable): retryable, nothing kept
+                self._retry_later(context)
+                context.abort(grpc.StatusCode.UNAVAILABLE, f"not stored: {exc}")
             except ClosedError:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
             return response.SerializeToString()  # type: ignore[no-any-return]
 
         return export
+
+    def _retry_later(self, context: grpc.ServicerContext) -> None:
+        """Tell the client when to retry (``google.rpc.RetryInfo``, as the OTLP spec asks)."""
+        delay = Duration(seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9))
+        info = RetryInfo(retry_delay=delay).SerializeToString()
+        context.set_trailing_metadata((("google.rpc.retryinfo-bin", info),))

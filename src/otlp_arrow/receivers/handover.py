@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from otlp_arrow.convert import Converted
-from otlp_arrow.errors import BufferFullError, ClosedError
+from otlp_arrow.errors import BufferFullError, ClosedError, StorageError
 from otlp_arrow.schema import Signal
 
 
@@ -86,7 +86,8 @@ def hand_over(
     rejected_field: str,
 ) -> Any:
     """Accept ``converted`` and fill ``response`` (an Export...ServiceResponse) with its
-    partial success. BufferFullError / ClosedError propagate after being counted."""
+    partial success. BufferFullError / ClosedError / StorageError (not written, with a durable
+    ``durability``) propagate after being counted. May block until the rows are written."""
     signal = converted.signal
     rows = converted.batch.num_rows
     stats.received(signal, protocol, rows + converted.rejected)
@@ -99,6 +100,9 @@ def hand_over(
         raise
     except ClosedError:
         stats.reject(signal, protocol, "shutting_down", rows)
+        raise
+    except StorageError:  # durable modes: not written, nothing of it kept
+        stats.reject(signal, protocol, "not_written", rows)
         raise
     stats.accepted(signal, protocol, rows)
     if converted.rejected:

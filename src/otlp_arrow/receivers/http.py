@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from otlp_arrow.convert import Converted, convert_request
-from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError
+from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, StorageError
 from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES
 from otlp_arrow.receivers.asgi import BackgroundServer
@@ -140,8 +140,9 @@ class HttpReceiver:
             except ValueError as exc:
                 self.stats.malformed(signal, "http")
                 return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
-            try:
-                response = hand_over(
+            try:  # in a thread: a durable submit waits for its write round
+                response = await run_in_threadpool(
+                    hand_over,
                     converted,
                     self._accept,
                     self.stats,
@@ -151,6 +152,10 @@ class HttpReceiver:
                 )
             except BufferFullError as exc:
                 return _status(429, str(exc), content_type, {"Retry-After": str(self._retry_after)})
+            except StorageError as exc:  # not written (durable): retryable, nothing kept
+                return _status(
+                    503, f"not stored: {exc}", content_type, {"Retry-After": str(self._retry_after)}
+                )
             except ClosedError:
                 return _status(
                     503,

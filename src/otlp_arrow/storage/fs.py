@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,23 @@ class FileInfo:
 
 def describe(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+def check_writable_dir(path: Path) -> None:
+    """Make ``path`` if it is missing; StorageError naming it and the cause unless it is a
+    directory in which files can be created (a probe file is made and deleted)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StorageError(f"{path} is not a directory", path) from None
+    except OSError as exc:
+        raise StorageError(f"cannot create the directory {path}: {describe(exc)}", path) from exc
+    probe = path / f".otlp-arrow-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe.open("xb").close()
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"cannot write in {path}: {describe(exc)}", path) from exc
 
 
 def create_exclusive(path: Path) -> BinaryIO:
