@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from otlp_arrow import Config, ConfigError
+from otlp_arrow.config.fields import _setting
+from otlp_arrow.config.values import _choice, _parse_host
 
 
 @pytest.mark.parametrize(
@@ -27,3 +29,11 @@ def test_bad_values_name_setting_value_and_what_is_allowed(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.load(env={}, **overrides)
+
+
+def test_a_choice_setting_shows_the_choices_as_allowed() -> None:
+    assert _setting("b", _choice("a", "b"), "doc").metadata["allowed"] == "a, b"
+    assert _setting("b", _choice("a", "b"), "doc", allowed="a or b").metadata["allowed"] == (
+        "a or b"
+    )
+    assert _setting("h", _parse_host, "doc", allowed="a host").metadata["allowed"] == "a host"

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import pytest
+
 from otlp_arrow.config import parse_duration, parse_size
+from otlp_arrow.config.values import _choice
 
 
 def test_units() -> None:
@@ -8,3 +11,11 @@ def test_units() -> None:
     assert parse_size(4096) == 4096
     assert parse_duration("500ms") == 0.5 and parse_duration("2h") == 7200
     assert parse_duration(" 7d ") == 7 * 86400
+
+
+def test_choice_parses_its_values_and_names_them() -> None:
+    parse = _choice("gzip", "none")
+    assert parse.allowed == "gzip, none"
+    assert parse(" GZip ") == "gzip"
+    with pytest.raises(ValueError, match=r"^expected one of gzip, none$"):
+        parse("brotli")

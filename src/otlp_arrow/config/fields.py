@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from otlp_arrow.config.values import (
+    _Choice,
     _parse_headers,
     _parse_secret,
     _show_duration,
@@ -27,6 +28,10 @@ def _setting(
     unit: str = "",
     allowed: str = "",
 ) -> Any:
+    """A field of :class:`~otlp_arrow.config.Config`. ``allowed`` describes the values of a
+    setting without bounds; a :func:`~otlp_arrow.config.values._choice` parser brings its own."""
+    if not allowed and isinstance(parse, _Choice):
+        allowed = parse.allowed
     return dataclasses.field(
         default=default,
         metadata={

@@ -114,14 +114,12 @@ class Config:
         "zstd",
         _choice("none", "lz4", "zstd"),
         "Compression of the Arrow IPC buffers.",
-        allowed="none, lz4, zstd",
     )
     seal: str = _setting(
         "parquet",
         _choice("parquet", "off"),
         "What happens to a file once closed: `parquet` rewrites it as Parquet with zstd "
         "(smaller, with statistics for fast queries); `off` keeps the Arrow IPC stream file.",
-        allowed="parquet, off",
     )
     retention_age: float = _setting(
         0.0,
@@ -152,7 +150,6 @@ class Config:
         _choice("cumulative", "delta", "lowmemory"),
         "Aggregation temporality the SDK metric exporter asks for (as "
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).",
-        allowed="cumulative, delta, lowmemory",
     )
     host: str = _setting(
         "127.0.0.1",
@@ -221,7 +218,6 @@ class Config:
         "http/protobuf",
         _choice("grpc", "http/protobuf", "http/json"),
         "How to send: OTLP/gRPC, OTLP/HTTP with protobuf, or OTLP/HTTP with JSON.",
-        allowed="grpc, http/protobuf, http/json",
     )
     forward_signals: tuple[str, ...] = _setting(
         ("traces", "metrics", "logs"),
@@ -230,7 +226,7 @@ class Config:
         allowed="traces, metrics, logs",
     )
     forward_compression: str = _setting(
-        "gzip", _choice("gzip", "none"), "Compression of forwarded requests.", allowed="gzip, none"
+        "gzip", _choice("gzip", "none"), "Compression of forwarded requests."
     )
     forward_timeout: float = _setting(
         10.0,

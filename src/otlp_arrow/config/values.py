@@ -9,7 +9,7 @@ names the setting and where the value came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,11 +197,25 @@ def _parse_path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
 
-def _choice(*allowed: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
+class _Choice:
+    """The parser of a setting with a fixed set of values; :attr:`allowed` is the text the
+    docs and the error message show."""
+
+    __slots__ = ("choices",)
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+
+    @property
+    def allowed(self) -> str:
+        return ", ".join(self.choices)
+
+    def __call__(self, value: Any) -> str:
         text = str(value).strip().lower()
-        if text not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}")
+        if text not in self.choices:
+            raise ValueError(f"expected one of {self.allowed}")
         return text
 
-    return parse
+
+def _choice(*choices: str) -> _Choice:
+    return _Choice(*choices)
