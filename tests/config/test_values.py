@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from otlp_arrow.config import parse_duration, parse_size
-from otlp_arrow.config.values import _choice
+from otlp_arrow.config.values import _choice, _parse_signals
+from otlp_arrow.schema import SIGNALS
 
 
 def test_units() -> None:
@@ -19,3 +20,10 @@ def test_choice_parses_its_values_and_names_them() -> None:
     assert parse(" GZip ") == "gzip"
     with pytest.raises(ValueError, match=r"^expected one of gzip, none$"):
         parse("brotli")
+
+
+def test_signals_are_those_of_the_schema() -> None:
+    assert _parse_signals(list(SIGNALS)) == SIGNALS
+    assert _parse_signals(" logs, TRACES,logs") == ("logs", "traces")
+    with pytest.raises(ValueError, match="expected some of traces, metrics, logs; got spans"):
+        _parse_signals("traces,spans")

@@ -30,7 +30,7 @@ from otlp_arrow.config.values import (
     parse_size,
 )
 from otlp_arrow.errors import ConfigError
-from otlp_arrow.schema import Signal
+from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.storage.layout import RotationPolicy
 from otlp_arrow.storage.retention import RetentionPolicy
 
@@ -219,11 +219,11 @@ class Config:
         _choice("grpc", "http/protobuf", "http/json"),
         "How to send: OTLP/gRPC, OTLP/HTTP with protobuf, or OTLP/HTTP with JSON.",
     )
-    forward_signals: tuple[str, ...] = _setting(
-        ("traces", "metrics", "logs"),
+    forward_signals: tuple[Signal, ...] = _setting(
+        SIGNALS,
         _parse_signals,
         "Which signals to forward (comma-separated).",
-        allowed="traces, metrics, logs",
+        allowed=", ".join(SIGNALS),
     )
     forward_compression: str = _setting(
         "gzip", _choice("gzip", "none"), "Compression of forwarded requests."

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+
+from otlp_arrow.schema import SIGNALS, Signal
 
 _SIZE_UNITS = {
     "": 1,
@@ -27,6 +29,7 @@ _SIZE_UNITS = {
 }
 _DURATION_UNITS = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+_SIGNAL_BY_NAME: Final[Mapping[str, Signal]] = {signal: signal for signal in SIGNALS}
 
 
 def parse_size(value: Any) -> int:
@@ -152,13 +155,13 @@ def _parse_endpoint(value: Any) -> str:
     return text
 
 
-def _parse_signals(value: Any) -> tuple[str, ...]:
+def _parse_signals(value: Any) -> tuple[Signal, ...]:
     items = value if isinstance(value, list | tuple) else str(value).split(",")
-    signals = tuple(str(i).strip().lower() for i in items if str(i).strip())
-    bad = [s for s in signals if s not in ("traces", "metrics", "logs")]
+    names = tuple(str(i).strip().lower() for i in items if str(i).strip())
+    bad = [name for name in names if name not in _SIGNAL_BY_NAME]
     if bad:
-        raise ValueError(f"expected some of traces, metrics, logs; got {', '.join(bad)}")
-    return tuple(dict.fromkeys(signals))
+        raise ValueError(f"expected some of {', '.join(SIGNALS)}; got {', '.join(bad)}")
+    return tuple(dict.fromkeys(_SIGNAL_BY_NAME[name] for name in names))
 
 
 def _parse_optional_path(value: Any) -> Path | None:
