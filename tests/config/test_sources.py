@@ -50,3 +50,21 @@ def test_unknown_env_variable_is_warned_about(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.WARNING):
         Config.load(env={"OTLP_ARROW_WRITE_INTERVL": "1s"})
     assert "OTLP_ARROW_WRITE_INTERVL" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param("output_dir: café\n".encode("latin-1"), "is not UTF-8 text", id="latin-1"),
+        pytest.param("output_dir: x\n".encode("utf-16"), "is not UTF-8 text", id="utf-16"),
+        pytest.param(bytes(range(256)), "is not UTF-8 text", id="binary"),
+        pytest.param(b"\x00\x01\x02\x03", "is not valid YAML", id="binary-valid-utf-8"),
+    ],
+)
+def test_a_binary_or_non_utf8_file_is_a_config_error(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    file = tmp_path / "c.yaml"
+    file.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"config file {file} {problem}"):
+        Config.load(config_file=file, env={})
