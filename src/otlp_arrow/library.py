@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 from opentelemetry.sdk.metrics.export import MetricsData
@@ -20,7 +20,7 @@ from otlp_arrow.config import Config
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.convert.from_sdk import convert_sdk
 from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
-from otlp_arrow.pipeline import Pipeline, PipelineStats
+from otlp_arrow.pipeline import Durability, Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
 from otlp_arrow.storage.writer import Writer
 
@@ -55,6 +55,7 @@ class LibraryStats(PipelineStats):
 
     files_opened: dict[Signal, int] = field(default_factory=dict)
     files_deleted: int = 0
+    rows_deleted: dict[Signal, int] = field(default_factory=dict)  # by retention
     files_sealed: int = 0
     seal_errors: int = 0
     forward: ForwardStats | None = None
@@ -70,11 +71,7 @@ class OtlpLibrary:
     """
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
-        if config is None:
-            config = Config.load(**overrides)
-        elif overrides:
-            config = config.replace(**overrides)
-        self.config = config
+        self.config = config = Config.of(config, **overrides)
         self._forwarder = None
         if config.forward_endpoint:
             from otlp_arrow.forward.forwarder import Forwarder
@@ -88,6 +85,7 @@ class OtlpLibrary:
             config.retention_interval,
             seal_files=config.seal == "parquet",
             on_written=self._forwarder.offer if self._forwarder else None,
+            sync=self.durability == "synced",
         )
         self._pipeline = Pipeline(
             self._writer,
@@ -95,10 +93,22 @@ class OtlpLibrary:
             max_bytes=config.max_buffer_bytes,
             batch_rows=config.batch_rows,
             write_interval_s=config.write_interval,
+            durability=self.durability,
         )
         self._shut_down = False
         _RUNNING.add(self)
         log.debug("otlp-arrow writing to %s", config.output_dir)
+
+    @property
+    def durability(self) -> Durability:
+        """What a returning export means (setting ``durability``; in-process the default is
+        ``buffered``: exports return once the rows are in memory)."""
+        return cast(Durability, self.config.durability or "buffered")
+
+    @property
+    def writable(self) -> bool:
+        """False while writes fail (the last write round failed)."""
+        return self._pipeline.writable
 
     @property
     def output_dir(self) -> Path:
@@ -198,6 +208,7 @@ class OtlpLibrary:
             **vars(snap),
             files_opened={s: w.files_written for s, w in self._writer.writers.items()},
             files_deleted=self._writer.files_deleted,
+            rows_deleted=dict(self._writer.rows_deleted),
             files_sealed=self._writer.files_sealed,
             seal_errors=self._writer.seal_errors,
             forward=self._forwarder.stats() if self._forwarder else None,

@@ -236,6 +236,7 @@ def test_full_buffer_is_429_with_retry_after(tmp_path: Path) -> None:
         max_buffer_rows=1,
         write_interval="1h",
         retry_after="3s",
+        durability="buffered",  # acknowledged in memory: the buffer can fill up
     ) as service:
         status, headers, _ = _post(
             service, "/v1/traces", json.dumps(JSON_SPANS).encode(), "application/json"

@@ -105,3 +105,22 @@ def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: 
     stored = set(read_table(out, "traces").column("span_id").to_pylist())
     missing = [span_id for span_id in acknowledged if span_id not in stored]
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged spans lost"
+
+
+@pytest.mark.parametrize("where", ["file", "under-a-file"])
+def test_serve_refuses_an_output_dir_it_cannot_write_at_start(tmp_path: Path, where: str) -> None:
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = blocker if where == "file" else blocker / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "otlp_arrow.cli", "serve", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert str(out) in done.stderr and "not a directory" in done.stderr.lower()
+    assert "listening" not in done.stderr  # nothing was opened to clients

@@ -109,3 +109,43 @@ def test_temporary_files_of_a_killed_sealer_go_at_the_next_start(tmp_path: Path)
     with held_by_another_process(busy):
         seal.pending(tmp_path / "traces")
         assert not dead.exists() and busy.exists()
+
+
+WRITER = """
+import sys
+from otlp_arrow import OtlpLibrary
+from tests.helpers import span_batch
+lib = OtlpLibrary(output_dir=sys.argv[1], write_interval="10ms", rotate_bytes="64KiB")
+for seed in range(int(sys.argv[2]), 10**9):
+    lib.export_traces(span_batch(60, seed))
+    lib.flush()
+    print(seed + 1 - int(sys.argv[2]), flush=True)
+"""
+
+
+def test_kill_minus_9_while_sealing_then_an_immediate_restart(tmp_path: Path) -> None:
+    """Files rotate every couple of flushes and are sealed on the sealer's thread: a kill
+    lands in the middle of sealing (or writing); the restart cleans up and seals at once."""
+    flushed_rows = 0
+    for round_ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), str(10**6 * round_)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        flushed = 0
+        while flushed < 20 + 7 * round_:
+            flushed = int(proc.stdout.readline())
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        proc.stdout.close()
+        flushed_rows += 60 * flushed
+    OtlpLibrary(output_dir=tmp_path).shutdown()  # the restart
+    traces = tmp_path / "traces"
+    assert not [p for p in traces.rglob("*") if p.name.startswith(".")]  # no temporary file
+    assert data_files(tmp_path, "traces") == []  # every stream sealed
+    table = read_table(tmp_path, "traces")
+    ids = table.column("span_id").to_pylist()
+    assert len(ids) == len(set(ids))  # no row twice
+    assert table.num_rows >= flushed_rows  # everything a returned flush() reported written

@@ -13,6 +13,8 @@ from otlp_arrow.config.values import _show_duration, _show_size
 
 def _show_default(f: dataclasses.Field[Any]) -> str:
     value: Any = f.default
+    if f.metadata["default_text"]:
+        return str(f.metadata["default_text"])
     if value is None:
         return "off" if f.metadata["unit"] == "port" else "(generic setting)"
     if value == ():

@@ -27,6 +27,7 @@ def _setting(
     zero_ok: bool = False,
     unit: str = "",
     allowed: str = "",
+    default_text: str = "",
 ) -> Any:
     """A field of :class:`~otlp_arrow.config.Config`. ``allowed`` describes the values of a
     setting without bounds; a :func:`~otlp_arrow.config.values._choice` parser brings its own."""
@@ -42,6 +43,7 @@ def _setting(
             "zero_ok": zero_ok,
             "unit": unit,
             "allowed": allowed,
+            "default_text": default_text,  # shown instead of the default in the docs
         },
     )
 

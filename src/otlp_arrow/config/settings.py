@@ -30,6 +30,7 @@ from otlp_arrow.config.values import (
     parse_size,
 )
 from otlp_arrow.errors import ConfigError
+from otlp_arrow.pipeline import DURABILITIES
 from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.storage.layout import RotationPolicy
 from otlp_arrow.storage.retention import RetentionPolicy
@@ -93,6 +94,15 @@ class Config:
         low=1024,
         high=2**40,
         unit="size",
+    )
+    durability: str | None = _setting(
+        None,
+        _choice(*DURABILITIES),
+        "When an export is acknowledged: `buffered` once it is in memory (fastest; a crash "
+        "loses up to one write round), `written` once it is in the file (survives `kill -9`), "
+        "`synced` once it is fsync'd (survives a power cut). Requests waiting together share "
+        "one write and one sync.",
+        default_text="`written` for `serve`, `buffered` in-process",
     )
     rotate_bytes: int = _setting(
         128 * 1024**2,
@@ -346,6 +356,14 @@ class Config:
         """Resolve every setting: ``overrides`` > environment > YAML file > default."""
         env = os.environ if env is None else env
         return cls(**_resolve(dataclasses.fields(cls), config_file, env, overrides))
+
+    @classmethod
+    def of(cls, config: Config | None, **overrides: Any) -> Config:
+        """``config`` (or :meth:`load`'s) with ``overrides`` applied: how the composition roots
+        take ``(config=None, **overrides)``."""
+        if config is None:
+            return cls.load(**overrides)
+        return config.replace(**overrides) if overrides else config
 
     def replace(self, **overrides: Any) -> Config:
         """A copy with ``overrides`` parsed and validated like explicit arguments."""

@@ -42,6 +42,11 @@ _RECEIVER: list[tuple[Callable[[ReceiverCounters], int], str, str]] = [
 _PER_SIGNAL: list[tuple[Callable[[LibraryStats], Mapping[Signal, int]], str, str]] = [
     (lambda s: s.rows_written, "otlp_arrow_rows_written_total", "rows written to files"),
     (lambda s: s.files_opened, "otlp_arrow_files_opened_total", "files opened"),
+    (
+        lambda s: s.rows_deleted,
+        "otlp_arrow_rows_deleted_total",
+        "rows in the files retention deleted",
+    ),
 ]
 
 _LIBRARY: list[tuple[Callable[[LibraryStats], int], str, str, str]] = [

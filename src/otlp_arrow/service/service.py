@@ -17,6 +17,7 @@ from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.service import prometheus
+from otlp_arrow.storage import fs
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,12 @@ class Service:
     once started (the chosen ones when the settings are 0; None for what is off)."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
-        self.library = OtlpLibrary(config, **overrides)
-        self.config = config = self.library.config
+        config = Config.of(config, **overrides)
+        if config.durability is None:  # the service acknowledges what is in the files
+            config = config.replace(durability="written")
+        fs.check_writable_dir(config.output_dir)  # a clear error now, not on every write
+        self.library = OtlpLibrary(config)
+        self.config = config
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.viewer_port: int | None = None
@@ -54,7 +59,7 @@ class Service:
                 port=config.http_port,
                 **limits,
                 cors_origins=list(config.cors_origins),
-                ready=lambda: self._ready,
+                ready=lambda: self.ready,
                 metrics_text=self.metrics_text,
             )
         )
@@ -96,8 +101,9 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        """True once the receivers and the writer run, False again while stopping."""
-        return self._ready
+        """True once the receivers and the writer run and while writing works; False while
+        writes fail and while stopping."""
+        return self._ready and self.library.writable
 
     def stats(self) -> dict[str, Any]:
         """The receivers' counters per (signal, protocol) and the library's numbers."""
@@ -107,7 +113,7 @@ class Service:
     def metrics_text(self) -> str:
         """``stats()`` in the Prometheus text format (what ``GET /metrics`` answers)."""
         return prometheus.render(
-            self.receiver_stats.snapshot(), self.library.counters(), self._ready
+            self.receiver_stats.snapshot(), self.library.counters(), self.ready
         )
 
     def __enter__(self) -> Service:

@@ -18,6 +18,7 @@ class FileInfo:
     path: Path
     size: int
     mtime: float  # seconds since the epoch of the last write
+    rows: int | None = None  # when counted (files retention deleted)
 
 
 def describe(exc: OSError) -> str:

@@ -13,6 +13,7 @@ far past any real end of file, so readers are never blocked from the data.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -95,6 +96,54 @@ def _hold_or_close(handle: BinaryIO, path: Path) -> None:
     except BaseException:
         handle.close()
         raise
+
+
+class Claim:
+    """The lock of an existing file, taken so that nobody else seals or deletes it meanwhile:
+    ``with claim(path) as owned:`` — ``owned`` is False if the file is gone or a live process
+    holds it. A claim is checked against the name (the file that holds the lock is still the
+    one called ``path``), so a file deleted and replaced between open and lock is not owned."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: BinaryIO | None = None
+
+    def __enter__(self) -> bool:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot open {self.path}: {exc.strerror}", self.path) from exc
+        if not _try_lock(handle) or not _same_file(handle, self.path):
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()  # releases the lock
+            self._handle = None
+
+
+def _same_file(handle: BinaryIO, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), path.stat())
+    except FileNotFoundError:
+        return False
+
+
+def remove_if_free(path: Path, stop: Path) -> bool:
+    """Delete ``path`` (see :func:`fs.remove`) unless a live process holds it; False if it was
+    held or already gone. The lock is taken for the deletion, so a sealer or writer of another
+    process cannot start on the file in between."""
+    with Claim(path) as owned:
+        if not owned:
+            return False
+        if sys.platform != "win32":
+            return fs.remove(path, stop=stop)
+    return fs.remove(path, stop=stop)  # pragma: no cover - Windows deletes closed files only
 
 
 def is_held(path: Path) -> bool:

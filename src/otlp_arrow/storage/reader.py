@@ -17,6 +17,16 @@ from otlp_arrow.storage.layout import DATA_SUFFIXES, SEALED_SUFFIX, without_seal
 log = logging.getLogger(__name__)
 
 
+def count_rows(path: Path) -> int:
+    """The rows of one data file (a Parquet file's footer says; a stream is read); 0 if gone."""
+    if path.suffix == SEALED_SUFFIX:
+        try:
+            return int(pq.read_metadata(path).num_rows)
+        except (OSError, pa.ArrowException):
+            return 0
+    return sum(batch.num_rows for batch in read_file(path))
+
+
 def read_file(path: Path) -> Iterator[pa.RecordBatch]:
     """Every complete batch of one data file. An IPC stream file without its end-of-stream
     marker (still being written, or its writer was killed) yields the batches before its cut;

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from otlp_arrow.storage import fs, locks
 from otlp_arrow.storage.fs import FileInfo
-from otlp_arrow.storage.layout import DATA_SUFFIXES, SUFFIX
+from otlp_arrow.storage.layout import (
+    DATA_SUFFIXES,
+    SEALED_SUFFIX,
+    SUFFIX,
+    without_sealed_duplicates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +51,34 @@ def plan(
 
 
 def apply(
-    signal_dir: Path, now: float, policy: RetentionPolicy, keep: Collection[Path] = ()
+    signal_dir: Path,
+    now: float,
+    policy: RetentionPolicy,
+    keep: Collection[Path] = (),
+    rows_of: Callable[[Path], int] | None = None,
 ) -> list[FileInfo]:
     """Delete what :func:`plan` says for the files under ``signal_dir``; return them. Stream
     files a live process holds (this one's or another's writer, see ``storage.locks``) are
     kept, whatever ``keep`` says."""
     if not policy.enabled:
         return []
-    files = fs.list_files(signal_dir, DATA_SUFFIXES)
+    listed = fs.list_files(signal_dir, DATA_SUFFIXES)
+    # a stream next to its Parquet copy is one file (sealed; the stream is going)
+    unique = set(without_sealed_duplicates([f.path for f in listed]))
+    files = [f for f in listed if f.path in unique]
     live = {f.path for f in files if f.path.suffix == SUFFIX and locks.is_held(f.path)}
     doomed = plan(files, now, policy, {*keep, *live})
-    deleted = [f for f in doomed if fs.remove(f.path, stop=signal_dir)]
+    deleted = []
+    for f in doomed:
+        with locks.Claim(f.path) as owned:  # nobody seals or deletes it while we do
+            if not owned:  # gone, or a live process took it since it was listed
+                continue
+            rows = rows_of(f.path) if rows_of is not None else 0
+            if not fs.remove(f.path, stop=signal_dir):
+                continue
+        if f.path.suffix == SEALED_SUFFIX:  # a stream copy a crash left behind, if any
+            locks.remove_if_free(f.path.with_suffix(SUFFIX), stop=signal_dir)
+        deleted.append(dataclasses.replace(f, rows=rows))
     if deleted:
         log.info(
             "retention deleted %d file(s), %d bytes, under %s",

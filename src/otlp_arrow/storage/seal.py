@@ -47,6 +47,13 @@ def seal_file(path: Path, stop: Path, *, closed_only: bool = True) -> Path | Non
     Raises StorageError if the file cannot be read or written; ``path`` is then left as it
     was (still readable) and no partial Parquet file remains.
     """
+    with locks.Claim(path) as owned:  # no other sealer, nor retention, while we seal it
+        if not owned:  # gone, or still held: its writer lives, or another process seals it
+            return None
+        return _seal_claimed(path, stop, closed_only)
+
+
+def _seal_claimed(path: Path, stop: Path, closed_only: bool) -> Path | None:
     target = sealed_path(path)
     tmp = path.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:

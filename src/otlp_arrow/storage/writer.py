@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from otlp_arrow.errors import StorageError
 from otlp_arrow.schema import SIGNALS, Signal, schema_for
-from otlp_arrow.storage import fs, locks, retention, seal
+from otlp_arrow.storage import fs, locks, reader, retention, seal
 from otlp_arrow.storage.layout import RotationPolicy, file_name, partition_dir
 from otlp_arrow.storage.retention import RetentionPolicy
 
@@ -223,6 +223,7 @@ class Writer:
         self.retention_interval_s = retention_interval_s
         self._next_retention = 0.0
         self.files_deleted = 0
+        self.rows_deleted: dict[Signal, int] = {}  # rows in the files retention deleted
 
     def _closed(self, signal: Signal) -> Callable[[Path], None]:
         def submit(path: Path) -> None:
@@ -265,8 +266,12 @@ class Writer:
             if policy is None or not policy.enabled:
                 continue
             keep = [writer.open_path] if writer.open_path else []
-            deleted = retention.apply(self.output_dir / signal, now, policy, keep)
+            deleted = retention.apply(
+                self.output_dir / signal, now, policy, keep, rows_of=reader.count_rows
+            )
             self.files_deleted += len(deleted)
+            rows = sum(f.rows or 0 for f in deleted)
+            self.rows_deleted[signal] = self.rows_deleted.get(signal, 0) + rows
 
     def close(self) -> None:
         errors: list[StorageError] = []

@@ -1,0 +1,7 @@
+"""``python -m otlp_arrow.cli``: the ``otlp-arrow`` command."""
+
+import sys
+
+from otlp_arrow.cli import main
+
+sys.exit(main())
