@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from otlp_arrow import OtlpLibrary, ReceiverError, connect
+from otlp_arrow import ReceiverError, connect
 from otlp_arrow.viewer import Viewer
-from otlp_arrow.viewer.api import _explicit_percentile, _exponential_percentile
 from tests.helpers import T0
 from tests.viewer.data import MINUTE, store_rounds
 
@@ -108,21 +107,6 @@ def test_metric_charts_for_every_kind(base: str) -> None:
     assert len(split["series"]) > 1
 
 
-def test_percentiles_of_histogram_points() -> None:
-    # 10 values <= 1, 80 in (1, 5], 10 in (5, 10]
-    assert _explicit_percentile(0.5, 100, [10, 80, 10, 0], [1.0, 5.0, 10.0]) == pytest.approx(
-        1.0 + 4.0 * 40 / 80
-    )
-    assert _explicit_percentile(0.99, 100, [10, 80, 10, 0], [1.0, 5.0, 10.0]) == pytest.approx(
-        5.0 + 5.0 * 9 / 10
-    )
-    assert _explicit_percentile(0.5, 0, [], []) is None
-    # scale 0: bucket i covers (2**i, 2**(i+1)]; offset 2 -> (4, 8], (8, 16]
-    assert _exponential_percentile(0.5, 0, 0, 2, [3, 1]) == 8.0
-    assert _exponential_percentile(0.9, 0, 0, 2, [3, 1]) == 16.0
-    assert _exponential_percentile(0.1, 0, 5, 2, [3, 1]) == 0.0
-
-
 def test_log_search(base: str, stored: Path) -> None:
     store = connect(stored)
     status, _, page = get(base, "/api/logs?limit=30")
@@ -201,37 +185,3 @@ def test_a_taken_port_is_a_clear_error(base: str, stored: Path) -> None:
     port = int(base.rsplit(":", 1)[1])
     with pytest.raises(ReceiverError, match=f"cannot listen for the web viewer on .*:{port}"):
         Viewer(stored, port=port).start()
-
-
-def test_cumulative_histograms_are_charted_by_interval(tmp_path: Path) -> None:
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-        ExportMetricsServiceRequest,
-    )
-    from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
-
-    from otlp_arrow.viewer import api
-
-    request = ExportMetricsServiceRequest()
-    metric = request.resource_metrics.add().scope_metrics.add().metrics.add()
-    metric.name = "latency"
-    metric.histogram.aggregation_temporality = (
-        AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
-    )
-    # all fast in the first minute; 90 slow ones (in (5, 10]) in the second
-    for minute, counts in enumerate(([10, 0, 0, 0], [10, 0, 90, 0])):
-        point = metric.histogram.data_points.add()
-        point.start_time_unix_nano = T0
-        point.time_unix_nano = T0 + (minute + 1) * MINUTE
-        point.count = sum(counts)
-        point.bucket_counts.extend(counts)
-        point.explicit_bounds.extend([1.0, 5.0, 10.0])
-    with OtlpLibrary(output_dir=tmp_path) as library:
-        library.export_metrics(request)
-    con = connect(tmp_path).duckdb()
-    try:
-        chart = api.metric_series(con, "latency", None, api.TimeRange())
-    finally:
-        con.close()
-    p50 = next(s for s in chart["series"] if s["label"] == "p50")["points"]
-    # the second minute alone: 45th of 90 in (5, 10] -> 7.5 (since the start it would be 7.22)
-    assert [round(v, 2) for _, v in p50] == [1.0, 7.5]

@@ -2,7 +2,8 @@
 
 Every function takes an open DuckDB connection (``Store.duckdb()``) and plain, already
 validated arguments, and returns JSON-ready dicts and lists. User input only ever reaches SQL
-as bound parameters; the few identifiers in the SQL text are constants of this module.
+as bound parameters; the few identifiers in the SQL text are constants of this module. The
+chart maths on the answers is :mod:`otlp_arrow.viewer.charts`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from otlp_arrow.viewer import charts
+
 #: Most rows a page of results holds.
 MAX_LIMIT = 500
-#: Points a chart series is reduced to (time buckets), whatever the data's resolution.
-CHART_BUCKETS = 240
 #: Most spans a trace page shows (a waterfall of more is no longer readable).
 MAX_TRACE_SPANS = 5000
-PERCENTILES = (0.5, 0.9, 0.99)
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
     ).fetchall()[0]
     if kind is None or bounds[0] is None:
         return {"name": name, "type": kind, "series": []}
-    width = max(1, (bounds[1] - bounds[0]) // CHART_BUCKETS + 1)
+    width = charts.bucket_width(bounds[0], bounds[1])
     label, label_params = "''", []
     if split:
         label = (
@@ -276,7 +276,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             """,
             [*label_params, *params],
         ).fetchall()
-        series = _group(rows)
+        series = charts.line_series(rows)
     else:
         rows = con.execute(
             f"""
@@ -289,103 +289,9 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             """,
             [*label_params, *params],
         ).fetchall()
-        series = _distribution_series(kind, rows, bounds[0], width)
+        points = (charts.DistributionPoint(*row) for row in rows)
+        series = charts.distribution_series(kind, points, bounds[0], width)
     return {"name": name, "type": kind, "split": split, "series": series}
-
-
-def _group(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    out: dict[str, list[list[Any]]] = {}
-    for series, t, v in rows:
-        if v is not None and math.isfinite(v):
-            out.setdefault(series, []).append([t, v])
-    return [{"label": label or "all", "points": points} for label, points in out.items()]
-
-
-def _distribution_series(
-    kind: str, rows: list[tuple[Any, ...]], start: int, width: int
-) -> list[dict[str, Any]]:
-    lines: dict[str, dict[int, list[float]]] = {}
-    previous: dict[int, tuple[int, list[int]]] = {}  # stream -> its last (count, buckets)
-    for row in rows:
-        series, t, count, buckets, bounds, scale, zero, offset, positive, quantiles = row[:10]
-        stream, cumulative = row[10:]
-        if kind == "histogram" and cumulative:  # what happened since the stream's last point
-            last = previous.get(stream)
-            previous[stream] = (count, buckets)
-            if last is not None and len(last[1]) == len(buckets) and count >= last[0]:
-                count, buckets = (
-                    count - last[0],
-                    [a - b for a, b in zip(buckets, last[1], strict=True)],
-                )
-        t = start + ((t - start) // width) * width
-        values: list[tuple[str, float | None]]
-        if kind == "summary":
-            values = [(f"q{q['quantile']:g}", q["value"]) for q in quantiles or []]
-        elif kind == "histogram":
-            values = [
-                (f"p{round(p * 100)}", _explicit_percentile(p, count, buckets, bounds))
-                for p in PERCENTILES
-            ]
-        else:
-            values = [
-                (f"p{round(p * 100)}", _exponential_percentile(p, scale, zero, offset, positive))
-                for p in PERCENTILES
-            ]
-        for line, value in values:
-            if value is not None and math.isfinite(value):
-                key = f"{series} {line}".strip()
-                lines.setdefault(key, {}).setdefault(t, []).append(value)
-    return [
-        {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(points.items())]}
-        for label, points in lines.items()
-    ]
-
-
-def _explicit_percentile(
-    p: float, count: int | None, buckets: list[int] | None, bounds: list[float] | None
-) -> float | None:
-    """The ``p`` percentile of an explicit-bucket histogram point, interpolated linearly
-    inside its bucket (the open-ended buckets give their finite bound)."""
-    if not count or not buckets:
-        return None
-    bounds = bounds or []
-    target = p * count
-    seen = 0
-    for index, n in enumerate(buckets):
-        if n and seen + n >= target:
-            low = bounds[index - 1] if index > 0 else (bounds[0] if bounds else 0.0)
-            high = bounds[index] if index < len(bounds) else low
-            if index == 0:
-                return high
-            return low + (high - low) * (target - seen) / n
-        seen += n
-    return bounds[-1] if bounds else None
-
-
-def _exponential_percentile(
-    p: float,
-    scale: int | None,
-    zero: int | None,
-    offset: int | None,
-    positive: list[int] | None,
-) -> float | None:
-    """The ``p`` percentile of the positive range of an exponential histogram point (bucket
-    ``i`` covers ``(base**i, base**(i+1)]``, ``base = 2**(2**-scale)``), at the bucket's
-    upper bound."""
-    counts = positive or []
-    total = (zero or 0) + sum(counts)
-    if not total or scale is None:
-        return None
-    target = p * total
-    seen = zero or 0
-    if seen >= target:
-        return 0.0
-    base = 2.0 ** (2.0**-scale)
-    for index, n in enumerate(counts):
-        seen += n
-        if seen >= target:
-            return float(base ** ((offset or 0) + index + 1))
-    return None
 
 
 def search_logs(
