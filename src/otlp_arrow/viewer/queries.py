@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.viewer import charts
 
 #: Most rows a page of results holds.
@@ -52,18 +53,18 @@ def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def status(con: Any) -> dict[str, int]:
+def status(con: Any) -> dict[Signal, int]:
     """Rows per signal: the viewer polls this to notice new data."""
     return {
         signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0]
-        for signal in ("traces", "metrics", "logs")
+        for signal in SIGNALS
     }
 
 
 def services(con: Any) -> list[str]:
     sql = " UNION ".join(
         f"SELECT DISTINCT service_name AS s FROM {signal} WHERE service_name IS NOT NULL"
-        for signal in ("traces", "metrics", "logs")
+        for signal in SIGNALS
     )
     return [row[0] for row in con.execute(f"SELECT s FROM ({sql}) ORDER BY s").fetchall()]
 
