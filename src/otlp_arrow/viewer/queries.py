@@ -3,16 +3,16 @@
 Every function takes an open DuckDB connection (``Store.duckdb()``) and plain, already
 validated arguments, and returns JSON-ready dicts and lists. User input only ever reaches SQL
 as bound parameters; the few identifiers in the SQL text are constants of this module. The
-chart maths on the answers is :mod:`otlp_arrow.viewer.charts`.
+chart maths on the answers is :mod:`otlp_arrow.viewer.charts`; stored values are shown by
+the renderer the CLI uses too (:func:`otlp_arrow.query.display_value`: bytes as hex).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from otlp_arrow.query import display_any_value, display_bytes
 from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.viewer import charts
 
@@ -56,8 +56,7 @@ def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 def status(con: Any) -> dict[Signal, int]:
     """Rows per signal: the viewer polls this to notice new data."""
     return {
-        signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0]
-        for signal in SIGNALS
+        signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0] for signal in SIGNALS
     }
 
 
@@ -152,8 +151,13 @@ def trace(con: Any, trace_id: bytes) -> dict[str, Any]:
         [trace_id],
     )
     for log in logs:
-        log["body"] = _value(log["body"])
-    return {"trace_id": trace_id.hex(), "spans": spans, "truncated": truncated, "logs": logs}
+        log["body"] = display_any_value(log["body"])
+    return {
+        "trace_id": display_bytes(trace_id),
+        "spans": spans,
+        "truncated": truncated,
+        "logs": logs,
+    }
 
 
 def _span(row: dict[str, Any]) -> dict[str, Any]:
@@ -185,50 +189,11 @@ def _epoch_ns(moment: Any) -> int | None:
 
 
 def _hex(value: bytes | None) -> str | None:
-    return value.hex() if value is not None else None
-
-
-def _value(value: dict[str, Any] | None) -> Any:
-    """The one set field of a stored AnyValue struct, as JSON-friendly Python."""
-    if value is None:
-        return None
-    for kind in ("string_value", "bool_value", "int_value", "double_value"):
-        if value.get(kind) is not None:
-            found = value[kind]
-            if isinstance(found, float) and not math.isfinite(found):
-                return str(found)
-            return found
-    if value.get("bytes_value") is not None:
-        return "0x" + bytes(value["bytes_value"]).hex()
-    for kind in ("array_value", "kvlist_value"):
-        if value.get(kind) is not None:
-            return _plain(json.loads(value[kind]))
-    return None
-
-
-def _plain(otlp: Any) -> Any:
-    """An OTLP/JSON AnyValue (as stored for arrays and kvlists) as plain JSON: lists, objects,
-    strings, numbers."""
-    if not isinstance(otlp, dict):
-        return otlp
-    if "values" in otlp:  # ArrayValue or KeyValueList
-        items = otlp["values"] or []
-        if items and all(isinstance(i, dict) and "key" in i for i in items):
-            return {i["key"]: _plain(i.get("value")) for i in items}
-        return [_plain(i) for i in items]
-    for kind, found in otlp.items():
-        if kind == "intValue":
-            return int(found)
-        if kind == "bytesValue":
-            return f"base64:{found}"
-        if kind in ("arrayValue", "kvlistValue"):
-            return _plain(found)
-        return found
-    return None
+    return display_bytes(value) if value is not None else None
 
 
 def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
-    return {key: _value(value) for key, value in (attributes or {}).items()}
+    return {key: display_any_value(value) for key, value in (attributes or {}).items()}
 
 
 def metric_list(con: Any) -> list[dict[str, Any]]:
@@ -333,7 +298,7 @@ def search_logs(
         [*params, limit, offset],
     )
     for row in rows:
-        row["body"] = _value(row["body"])
+        row["body"] = display_any_value(row["body"])
         row["attributes"] = _attributes(row["attributes"])
     return {"total": total, "offset": offset, "limit": limit, "logs": rows}
 
