@@ -14,7 +14,7 @@ import pytest
 from otlp_arrow import ReceiverError, connect
 from otlp_arrow.viewer import Viewer
 from tests.helpers import T0
-from tests.viewer.data import MINUTE, store_rounds
+from tests.viewer.data import MINUTE, store_odd_metrics, store_rounds
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +185,52 @@ def test_a_taken_port_is_a_clear_error(base: str, stored: Path) -> None:
     port = int(base.rsplit(":", 1)[1])
     with pytest.raises(ReceiverError, match=f"cannot listen for the web viewer on .*:{port}"):
         Viewer(stored, port=port).start()
+
+
+@pytest.fixture(scope="module")
+def odd_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    viewer = Viewer(store_odd_metrics(tmp_path_factory.mktemp("odd")), port=0)
+    viewer.start()
+    yield viewer.url.rstrip("/")
+    viewer.stop()
+
+
+def test_a_histogram_with_more_bucket_counts_than_bounds_is_charted_with_a_note(
+    odd_metrics: str,
+) -> None:
+    status, _, chart = get(odd_metrics, "/api/metric?name=too.many.buckets")
+    assert status == 200
+    assert [len(s["points"]) for s in chart["series"]] == [1, 1, 1]  # the good point
+    assert chart["notes"] == [
+        "cannot chart 1 of 2 points: a histogram point has 4 bucket counts for 2 bounds (at most 3)"
+    ]
+    status, _, split = get(odd_metrics, "/api/metric?name=too.many.buckets&split=host")
+    assert status == 200 and split["notes"] == chart["notes"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("scale.minus.20", "scale -20 is outside the range of OTLP (-10..20)"),
+        ("scale.minus.10", "at scale -10, bucket 1 ends beyond the largest double"),
+    ],
+)
+def test_an_exponential_histogram_out_of_range_is_a_note_not_a_500(
+    odd_metrics: str, name: str, problem: str
+) -> None:
+    status, _, chart = get(odd_metrics, f"/api/metric?name={name}")
+    assert status == 200 and chart["series"] == []
+    assert chart["notes"] == [f"cannot chart 1 of 1 points: {problem}"]
+
+
+def test_metrics_without_attributes_are_listed(odd_metrics: str) -> None:
+    _, _, listing = get(odd_metrics, "/api/metrics")
+    metrics = {m["name"]: m for m in listing["metrics"]}
+    assert set(metrics) == {"no.attributes", "scale.minus.10", "scale.minus.20", "too.many.buckets"}
+    assert (metrics["no.attributes"]["points"], metrics["no.attributes"]["keys"]) == (3, [])
+    assert (metrics["too.many.buckets"]["points"], metrics["too.many.buckets"]["keys"]) == (
+        2,
+        ["host"],
+    )
+    _, _, chart = get(odd_metrics, "/api/metric?name=no.attributes")
+    assert chart["series"][0]["label"] == "all" and len(chart["series"][0]["points"]) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otlp_arrow.viewer.charts import (
+    ChartError,
     DistributionPoint,
     bucket_start,
     bucket_width,
@@ -89,7 +90,7 @@ def test_cumulative_histograms_charted_by_interval_and_averaged_per_bucket() -> 
         histogram(0, [10, 0, 0, 0], [1.0, 5.0, 10.0], cumulative=True),
         histogram(60, [10, 0, 90, 0], [1.0, 5.0, 10.0], cumulative=True),
     ]
-    p50 = distribution_series("histogram", points, 0, 60)[0]
+    p50 = distribution_series("histogram", points, 0, 60)[0][0]
     assert p50["label"] == "p50"
     assert [round(v, 2) for _, v in p50["points"]] == [1.0, 7.5]
     # two streams in one time bucket: their percentiles are averaged
@@ -97,7 +98,7 @@ def test_cumulative_histograms_charted_by_interval_and_averaged_per_bucket() -> 
         histogram(0, [0, 4, 0, 0], [1.0, 5.0, 10.0], stream=1),
         histogram(5, [0, 0, 4, 0], [1.0, 5.0, 10.0], stream=2),
     ]
-    p50 = distribution_series("histogram", both, 0, 60)[0]
+    p50 = distribution_series("histogram", both, 0, 60)[0][0]
     assert p50["points"] == [[0, pytest.approx((3.0 + 7.5) / 2)]]
 
 
@@ -116,12 +117,31 @@ def test_summaries_and_exponential_histograms() -> None:
         1,
         False,
     )
-    labels = [s["label"] for s in distribution_series("summary", [summary], 0, 1)]
+    labels = [s["label"] for s in distribution_series("summary", [summary], 0, 1)[0]]
     assert labels == ["web q0.5", "web q0.99"]
     exponential = DistributionPoint("", 0, 4, None, None, 0, 0, 2, [3, 1], None, 1, False)
-    series = distribution_series("exponential_histogram", [exponential], 0, 1)
+    series, notes = distribution_series("exponential_histogram", [exponential], 0, 1)
+    assert notes == []
     assert [(s["label"], s["points"]) for s in series] == [
         ("p50", [[0, 8.0]]),
         ("p90", [[0, 16.0]]),
         ("p99", [[0, 16.0]]),
+    ]
+
+
+def test_points_that_cannot_be_charted_are_left_out_with_a_note() -> None:
+    with pytest.raises(ChartError, match="4 bucket counts for 2 bounds"):
+        explicit_percentile(0.5, 5, [0, 0, 0, 5], [1.0, 5.0])
+    with pytest.raises(ChartError, match="scale -20 is outside"):
+        exponential_upper_bound(-20, 0)
+    with pytest.raises(ChartError, match="scale 21 is outside"):
+        exponential_percentile(0.5, 21, 0, 0, [1])
+    with pytest.raises(ChartError, match="at scale -9, bucket 1 ends beyond the largest double"):
+        exponential_upper_bound(-9, 1)
+    assert exponential_upper_bound(-9, 0) == 2.0**512
+    bad = histogram(0, [0, 0, 0, 5], [1.0, 5.0])
+    series, notes = distribution_series("histogram", [histogram(0, [1, 1], [1.0]), bad], 0, 1)
+    assert [s["label"] for s in series] == ["p50", "p90", "p99"]
+    assert notes == [
+        "cannot chart 1 of 2 points: a histogram point has 4 bucket counts for 2 bounds (at most 3)"
     ]

@@ -16,6 +16,12 @@ from typing import Any
 CHART_BUCKETS = 240
 #: The percentiles charted for histograms and exponential histograms.
 PERCENTILES = (0.5, 0.9, 0.99)
+#: The scales OTLP allows exponential histograms.
+MIN_SCALE, MAX_SCALE = -10, 20
+
+
+class ChartError(ValueError):
+    """A point the chart cannot use, and why (it is left out, with a note)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,51 +77,63 @@ def interval_delta(
 
 def distribution_series(
     kind: str, points: Iterable[DistributionPoint], start: int, width: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Percentile lines (histograms, exponential histograms) or quantile lines (summaries) per
-    series, each the average per time bucket. Cumulative explicit histograms are charted by
-    what changed between a stream's points (:func:`interval_delta`)."""
+    series, each the average per time bucket, and notes on the points that cannot be charted
+    (left out). Cumulative explicit histograms are charted by what changed between a stream's
+    points (:func:`interval_delta`)."""
     lines: dict[str, dict[int, list[float]]] = {}
     previous: dict[int, tuple[int, list[int]]] = {}  # stream -> its last (count, buckets)
+    problems: dict[str, int] = {}
+    total = 0
     for point in points:
-        count, buckets = point.count, point.bucket_counts
-        if kind == "histogram" and point.cumulative and count is not None and buckets is not None:
-            last = previous.get(point.stream)  # what happened since the stream's last point
-            previous[point.stream] = (count, buckets)
-            count, buckets = interval_delta(last, count, buckets)
+        total += 1
+        try:
+            values = _point_values(kind, point, previous)
+        except ChartError as exc:
+            problems[str(exc)] = problems.get(str(exc), 0) + 1
+            continue
         t = bucket_start(point.t, start, width)
-        values: list[tuple[str, float | None]]
-        if kind == "summary":
-            values = [(f"q{q['quantile']:g}", q["value"]) for q in point.quantile_values or []]
-        elif kind == "histogram":
-            values = [
-                (
-                    f"p{round(p * 100)}",
-                    explicit_percentile(p, count, buckets, point.explicit_bounds),
-                )
-                for p in PERCENTILES
-            ]
-        else:
-            values = [
-                (
-                    f"p{round(p * 100)}",
-                    exponential_percentile(
-                        p,
-                        point.scale,
-                        point.zero_count,
-                        point.positive_offset,
-                        point.positive_bucket_counts,
-                    ),
-                )
-                for p in PERCENTILES
-            ]
         for line, value in values:
             if value is not None and math.isfinite(value):
                 key = f"{point.series} {line}".strip()
                 lines.setdefault(key, {}).setdefault(t, []).append(value)
-    return [
+    series = [
         {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(points.items())]}
         for label, points in lines.items()
+    ]
+    notes = [f"cannot chart {n} of {total} points: {why}" for why, n in problems.items()]
+    return series, notes
+
+
+def _point_values(
+    kind: str, point: DistributionPoint, previous: dict[int, tuple[int, list[int]]]
+) -> list[tuple[str, float | None]]:
+    """The (line, value) pairs of one point; ChartError if it cannot be charted."""
+    if kind == "summary":
+        return [(f"q{q['quantile']:g}", q["value"]) for q in point.quantile_values or []]
+    if kind == "histogram":
+        count, buckets, bounds = point.count, point.bucket_counts, point.explicit_bounds
+        if point.cumulative and count is not None and buckets is not None:
+            last = previous.get(point.stream)  # what happened since the stream's last point
+            previous[point.stream] = (count, buckets)
+            count, buckets = interval_delta(last, count, buckets)
+        return [
+            (f"p{round(p * 100)}", explicit_percentile(p, count, buckets, bounds))
+            for p in PERCENTILES
+        ]
+    return [
+        (
+            f"p{round(p * 100)}",
+            exponential_percentile(
+                p,
+                point.scale,
+                point.zero_count,
+                point.positive_offset,
+                point.positive_bucket_counts,
+            ),
+        )
+        for p in PERCENTILES
     ]
 
 
@@ -123,10 +141,16 @@ def explicit_percentile(
     p: float, count: int | None, buckets: Sequence[int] | None, bounds: Sequence[float] | None
 ) -> float | None:
     """The ``p`` percentile of an explicit-bucket histogram point, interpolated linearly
-    inside its bucket (the open-ended buckets give their finite bound)."""
+    inside its bucket (the open-ended buckets give their finite bound). ChartError if there
+    are more buckets than bounds + 1."""
     if not count or not buckets:
         return None
     bounds = bounds or []
+    if len(buckets) > len(bounds) + 1:
+        raise ChartError(
+            f"a histogram point has {len(buckets)} bucket counts for {len(bounds)} bounds "
+            f"(at most {len(bounds) + 1})"
+        )
     target = p * count
     seen = 0
     for index, n in enumerate(buckets):
@@ -142,9 +166,15 @@ def explicit_percentile(
 
 def exponential_upper_bound(scale: int, index: int) -> float:
     """The upper bound of bucket ``index`` of an exponential histogram of ``scale``: bucket
-    ``i`` covers ``(base**i, base**(i+1)]``, ``base = 2**(2**-scale)``."""
-    base = 2.0 ** (2.0**-scale)
-    return float(base ** (index + 1))
+    ``i`` covers ``(base**i, base**(i+1)]``, ``base = 2**(2**-scale)``. ChartError for a
+    scale OTLP does not allow, or a bound beyond the largest double."""
+    _check_scale(scale)
+    try:
+        return float((2.0 ** (2.0**-scale)) ** (index + 1))
+    except OverflowError:
+        raise ChartError(
+            f"at scale {scale}, bucket {index} ends beyond the largest double"
+        ) from None
 
 
 def exponential_percentile(
@@ -160,6 +190,7 @@ def exponential_percentile(
     total = (zero or 0) + sum(counts)
     if not total or scale is None:
         return None
+    _check_scale(scale)
     target = p * total
     seen = zero or 0
     if seen >= target:
@@ -169,3 +200,8 @@ def exponential_percentile(
         if seen >= target:
             return exponential_upper_bound(scale, (offset or 0) + index)
     return None
+
+
+def _check_scale(scale: int) -> None:
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise ChartError(f"scale {scale} is outside the range of OTLP ({MIN_SCALE}..{MAX_SCALE})")

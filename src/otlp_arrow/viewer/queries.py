@@ -197,14 +197,20 @@ def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def metric_list(con: Any) -> list[dict[str, Any]]:
+    """Every metric with its points and the attribute keys its points have (maybe none)."""
     return _rows(
         con,
         """
-        SELECT metric_name AS name, any_value(metric_type) AS type,
-               any_value(metric_unit) AS unit, any_value(metric_description) AS description,
-               count(*) AS points, list(DISTINCT k ORDER BY k) FILTER (WHERE k IS NOT NULL) AS keys
-        FROM (SELECT *, unnest(coalesce(map_keys(attributes), [NULL])) AS k FROM metrics)
-        GROUP BY metric_name ORDER BY metric_name
+        WITH keys AS (
+            SELECT metric_name, list(DISTINCT k ORDER BY k) AS keys
+            FROM (SELECT metric_name, unnest(map_keys(attributes)) AS k FROM metrics)
+            WHERE k IS NOT NULL GROUP BY metric_name
+        )
+        SELECT m.metric_name AS name, any_value(m.metric_type) AS type,
+               any_value(m.metric_unit) AS unit, any_value(m.metric_description) AS description,
+               count(*) AS points, coalesce(any_value(keys.keys), []) AS keys
+        FROM metrics m LEFT JOIN keys USING (metric_name)
+        GROUP BY m.metric_name ORDER BY m.metric_name
         """,
         [],
     )
@@ -222,7 +228,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
         f"SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM metrics {where}", params
     ).fetchall()[0]
     if kind is None or bounds[0] is None:
-        return {"name": name, "type": kind, "series": []}
+        return {"name": name, "type": kind, "split": split, "series": [], "notes": []}
     width = charts.bucket_width(bounds[0], bounds[1])
     label, label_params = "''", []
     if split:
@@ -233,6 +239,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
         )
         label_params = [split] * 4
     bucket = f"{bounds[0]} + ((epoch_ns(time) - {bounds[0]}) // {width}) * {width}"
+    notes: list[str] = []  # on points that cannot be charted
     if kind in ("sum", "gauge"):
         rows = con.execute(
             f"""
@@ -256,8 +263,8 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             [*label_params, *params],
         ).fetchall()
         points = (charts.DistributionPoint(*row) for row in rows)
-        series = charts.distribution_series(kind, points, bounds[0], width)
-    return {"name": name, "type": kind, "split": split, "series": series}
+        series, notes = charts.distribution_series(kind, points, bounds[0], width)
+    return {"name": name, "type": kind, "split": split, "series": series, "notes": notes}
 
 
 def search_logs(

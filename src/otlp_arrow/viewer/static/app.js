@@ -296,7 +296,12 @@ async function metricsView(params) {
 
 function drawChart(where, data, unit) {
   const series = data.series.filter((s) => s.points.length);
-  if (!series.length) { fill(where, el("p", { class: "muted" }, "No points in this time range.")); return; }
+  // points the server could not chart (malformed histograms...): said, not hidden
+  const notes = (data.notes || []).map((note) => el("p", { class: "note", role: "note", "data-testid": "chart-note" }, note));
+  if (!series.length) {
+    fill(where, notes.length ? null : el("p", { class: "muted" }, "No points in this time range."), ...notes);
+    return;
+  }
   const W = 900, H = 320, L = 64, R = 16, T = 12, B = 28;
   const xs = series.flatMap((s) => s.points.map((p) => Number(p[0])));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
@@ -324,7 +329,7 @@ function drawChart(where, data, unit) {
     svg.append(svgEl("path", { d, class: `line c${i % 8}`, "data-series": s.label }));
   });
   const legend = el("div", { class: "legend" }, series.map((s, i) => el("span", {}, el("span", { class: `swatch c${i % 8}` }), s.label)));
-  fill(where, el("p", { class: "muted" }, `${data.type}${unit ? ` in ${unit}` : ""}${["histogram", "exponential_histogram"].includes(data.type) ? " — percentiles over time" : ""}`), svg, legend);
+  fill(where, el("p", { class: "muted" }, `${data.type}${unit ? ` in ${unit}` : ""}${["histogram", "exponential_histogram"].includes(data.type) ? " — percentiles over time" : ""}`), svg, legend, ...notes);
 }
 
 function svgEl(tag, attrs, text) {
