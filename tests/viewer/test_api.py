@@ -163,6 +163,15 @@ def test_nothing_but_assets_and_api_is_served(base: str, stored: Path) -> None:
     assert b"replaceChildren" in body
 
 
+def test_the_script_fits_in_120_columns() -> None:
+    """Biome (make test) formats app.js to 120 columns, but does not break long strings."""
+    script = Path(__file__).parents[2] / "src/otlp_arrow/viewer/static/app.js"
+    long = [
+        n for n, line in enumerate(script.read_text("utf-8").splitlines(), 1) if len(line) > 120
+    ]
+    assert long == [], f"app.js lines over 120 characters: {long}"
+
+
 def test_security_headers_on_every_response(base: str) -> None:
     for path in ("/", "/assets/app.css", "/api/status", "/api/trace?id=zz", "/missing"):
         _, headers, _ = get(base, path)
