@@ -99,8 +99,8 @@ def distribution_series(
                 key = f"{point.series} {line}".strip()
                 lines.setdefault(key, {}).setdefault(t, []).append(value)
     series = [
-        {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(points.items())]}
-        for label, points in lines.items()
+        {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(by_time.items())]}
+        for label, by_time in lines.items()
     ]
     notes = [f"cannot chart {n} of {total} points: {why}" for why, n in problems.items()]
     return series, notes
