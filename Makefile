@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
-$(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json
+$(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json tools/js/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
 	touch $(STAMP)
 
@@ -17,6 +17,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benches
 	$(BIN)/ruff format --check src tests benches
 	$(BIN)/mypy
+	tools/js/node_modules/.bin/biome ci --error-on-warnings --config-path tools/js src/otlp_arrow/viewer/static/app.js
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pytest
 
 from otlp_arrow import ConversionError, OtlpLibrary, connect
+from otlp_arrow.schema import ANY_VALUE_FIELDS
 from tests import sample
 from tests.helpers import T0, all_sealed, data_files, span_batch, wait_for
 
@@ -180,3 +181,23 @@ def test_a_file_deleted_while_querying_is_asked_again(tmp_path: Path) -> None:
         return int(con.sql("SELECT count(*) FROM traces").fetchall()[0][0])  # type: ignore[attr-defined]
 
     assert store.with_duckdb(count) == 300 and len(calls) == 2
+
+
+def test_one_value_renderer_bytes_as_lowercase_hex() -> None:
+    from otlp_arrow.query import display_any_value, display_bytes, display_value
+
+    assert display_bytes(b"\xde\xad\xbe\xef") == "deadbeef" and display_bytes(b"") == ""
+    empty = dict.fromkeys(ANY_VALUE_FIELDS)
+    assert display_any_value(None) is None and display_any_value(empty) is None
+    assert display_any_value({**empty, "bytes_value": b"\x01\xff"}) == "01ff"
+    assert display_any_value({**empty, "double_value": float("nan")}) == "nan"
+    assert display_any_value({**empty, "int_value": 0}) == 0
+    array = '{"values":[{"bytesValue":"Af8="},{"intValue":"7"},{"doubleValue":"-Infinity"},{}]}'
+    assert display_any_value({**empty, "array_value": array}) == ["01ff", 7, "-inf", None]
+    assert display_any_value({**empty, "array_value": "{}"}) == []
+    kvlist = '{"values":[{"key":"a","value":{"arrayValue":{}}},{"value":{"boolValue":true}}]}'
+    assert display_any_value({**empty, "kvlist_value": kvlist}) == {"a": [], "": True}
+    assert display_any_value({**empty, "kvlist_value": "{}"}) == {}
+    # nested values as pyarrow gives them: maps as pairs, structs as dicts
+    link = {"trace_id": b"\x00" * 16, "attributes": [("k", {**empty, "string_value": "v"})]}
+    assert display_value([link]) == [{"trace_id": "0" * 32, "attributes": {"k": "v"}}]

@@ -8,14 +8,18 @@ Everything complete on disk is included, also the batches of files still being w
 Sealed (Parquet) files are scanned as a dataset: filters are pushed down to the row groups
 (time ranges skip whole row groups by their statistics) and only matching rows are kept in
 memory; DuckDB reads them natively in ``sql()``. The few live stream files are read whole.
+:func:`display_value` is the one renderer of stored values for the CLI and the viewer.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from otlp_arrow.errors import ConfigError, ConversionError
-from otlp_arrow.schema import SIGNALS, TIMESTAMP, Signal, schema_for
+from otlp_arrow.schema import ANY_VALUE_FIELDS, SIGNALS, TIMESTAMP, Signal, schema_for
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.reader import read_file, signal_files
 
@@ -323,3 +327,76 @@ def to_pandas(table: pa.Table) -> Any:
     except ImportError:
         raise ConfigError("to_pandas() needs pandas: pip install pandas") from None
     return table.to_pandas()
+
+
+# ---- one value renderer for the CLI and the viewer: stored values as JSON-ready Python.
+# Bytes, ids or not, are lowercase hex without prefix, as OTLP/JSON writes ids; an AnyValue is
+# its one set value (arrays and kvlists as lists and objects); a non-finite double its text.
+
+
+def display_bytes(value: bytes | bytearray | memoryview) -> str:
+    """Bytes as display text: lowercase hex, no prefix (an empty value is "")."""
+    return bytes(value).hex()
+
+
+def display_any_value(value: Mapping[str, Any] | None) -> Any:
+    """A stored AnyValue struct (an ``ANY_VALUE`` row) as its one set value."""
+    if value is None:
+        return None
+    for kind in ANY_VALUE_FIELDS:
+        found = value.get(kind)
+        if found is None:
+            continue
+        if kind == "array_value":
+            return [_otlp_json(v) for v in json.loads(found).get("values", [])]
+        if kind == "kvlist_value":
+            return _kvlist(json.loads(found))
+        return display_value(found)
+    return None
+
+
+def display_value(value: Any) -> Any:
+    """Any stored value as read into Python (pyarrow ``to_pylist()``, DuckDB rows): maps as
+    objects, an AnyValue as :func:`display_any_value`, bytes as :func:`display_bytes`."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return display_bytes(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        if value.keys() == _ANY_VALUE_KEYS:
+            return display_any_value(value)
+        return {k: display_value(v) for k, v in value.items()}
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value)
+    ):
+        return {k: display_value(v) for k, v in value}  # a map, as pyarrow gives it
+    if isinstance(value, list | tuple):
+        return [display_value(v) for v in value]
+    return value
+
+
+def _otlp_json(value: Mapping[str, Any] | None) -> Any:
+    """An OTLP/JSON AnyValue object (inside a stored array or kvlist) as its value."""
+    for kind, found in (value or {}).items():
+        if kind == "intValue":
+            return int(found)
+        if kind == "doubleValue":
+            return _NON_FINITE.get(found, found)
+        if kind == "bytesValue":
+            return display_bytes(base64.b64decode(found))
+        if kind == "arrayValue":
+            return [_otlp_json(v) for v in found.get("values", [])]
+        if kind == "kvlistValue":
+            return _kvlist(found)
+        return found
+    return None
+
+
+def _kvlist(otlp: Mapping[str, Any]) -> dict[str, Any]:
+    return {kv.get("key", ""): _otlp_json(kv.get("value")) for kv in otlp.get("values", [])}
+
+
+_ANY_VALUE_KEYS = set(ANY_VALUE_FIELDS)
+_NON_FINITE = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}

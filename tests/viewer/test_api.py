@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from otlp_arrow import OtlpLibrary, ReceiverError, connect
+from otlp_arrow import ReceiverError, connect
 from otlp_arrow.viewer import Viewer
-from otlp_arrow.viewer.api import _explicit_percentile, _exponential_percentile
 from tests.helpers import T0
-from tests.viewer.data import MINUTE, store_rounds
+from tests.viewer.data import MINUTE, store_odd_metrics, store_rounds
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +107,6 @@ def test_metric_charts_for_every_kind(base: str) -> None:
     assert len(split["series"]) > 1
 
 
-def test_percentiles_of_histogram_points() -> None:
-    # 10 values <= 1, 80 in (1, 5], 10 in (5, 10]
-    assert _explicit_percentile(0.5, 100, [10, 80, 10, 0], [1.0, 5.0, 10.0]) == pytest.approx(
-        1.0 + 4.0 * 40 / 80
-    )
-    assert _explicit_percentile(0.99, 100, [10, 80, 10, 0], [1.0, 5.0, 10.0]) == pytest.approx(
-        5.0 + 5.0 * 9 / 10
-    )
-    assert _explicit_percentile(0.5, 0, [], []) is None
-    # scale 0: bucket i covers (2**i, 2**(i+1)]; offset 2 -> (4, 8], (8, 16]
-    assert _exponential_percentile(0.5, 0, 0, 2, [3, 1]) == 8.0
-    assert _exponential_percentile(0.9, 0, 0, 2, [3, 1]) == 16.0
-    assert _exponential_percentile(0.1, 0, 5, 2, [3, 1]) == 0.0
-
-
 def test_log_search(base: str, stored: Path) -> None:
     store = connect(stored)
     status, _, page = get(base, "/api/logs?limit=30")
@@ -179,6 +163,15 @@ def test_nothing_but_assets_and_api_is_served(base: str, stored: Path) -> None:
     assert b"replaceChildren" in body
 
 
+def test_the_script_fits_in_120_columns() -> None:
+    """Biome (make test) formats app.js to 120 columns, but does not break long strings."""
+    script = Path(__file__).parents[2] / "src/otlp_arrow/viewer/static/app.js"
+    long = [
+        n for n, line in enumerate(script.read_text("utf-8").splitlines(), 1) if len(line) > 120
+    ]
+    assert long == [], f"app.js lines over 120 characters: {long}"
+
+
 def test_security_headers_on_every_response(base: str) -> None:
     for path in ("/", "/assets/app.css", "/api/status", "/api/trace?id=zz", "/missing"):
         _, headers, _ = get(base, path)
@@ -203,35 +196,50 @@ def test_a_taken_port_is_a_clear_error(base: str, stored: Path) -> None:
         Viewer(stored, port=port).start()
 
 
-def test_cumulative_histograms_are_charted_by_interval(tmp_path: Path) -> None:
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-        ExportMetricsServiceRequest,
-    )
-    from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
+@pytest.fixture(scope="module")
+def odd_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    viewer = Viewer(store_odd_metrics(tmp_path_factory.mktemp("odd")), port=0)
+    viewer.start()
+    yield viewer.url.rstrip("/")
+    viewer.stop()
 
-    from otlp_arrow.viewer import api
 
-    request = ExportMetricsServiceRequest()
-    metric = request.resource_metrics.add().scope_metrics.add().metrics.add()
-    metric.name = "latency"
-    metric.histogram.aggregation_temporality = (
-        AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+def test_a_histogram_with_more_bucket_counts_than_bounds_is_charted_with_a_note(
+    odd_metrics: str,
+) -> None:
+    status, _, chart = get(odd_metrics, "/api/metric?name=too.many.buckets")
+    assert status == 200
+    assert [len(s["points"]) for s in chart["series"]] == [1, 1, 1]  # the good point
+    assert chart["notes"] == [
+        "cannot chart 1 of 2 points: a histogram point has 4 bucket counts for 2 bounds (at most 3)"
+    ]
+    status, _, split = get(odd_metrics, "/api/metric?name=too.many.buckets&split=host")
+    assert status == 200 and split["notes"] == chart["notes"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("scale.minus.20", "scale -20 is outside the range of OTLP (-10..20)"),
+        ("scale.minus.10", "at scale -10, bucket 1 ends beyond the largest double"),
+    ],
+)
+def test_an_exponential_histogram_out_of_range_is_a_note_not_a_500(
+    odd_metrics: str, name: str, problem: str
+) -> None:
+    status, _, chart = get(odd_metrics, f"/api/metric?name={name}")
+    assert status == 200 and chart["series"] == []
+    assert chart["notes"] == [f"cannot chart 1 of 1 points: {problem}"]
+
+
+def test_metrics_without_attributes_are_listed(odd_metrics: str) -> None:
+    _, _, listing = get(odd_metrics, "/api/metrics")
+    metrics = {m["name"]: m for m in listing["metrics"]}
+    assert set(metrics) == {"no.attributes", "scale.minus.10", "scale.minus.20", "too.many.buckets"}
+    assert (metrics["no.attributes"]["points"], metrics["no.attributes"]["keys"]) == (3, [])
+    assert (metrics["too.many.buckets"]["points"], metrics["too.many.buckets"]["keys"]) == (
+        2,
+        ["host"],
     )
-    # all fast in the first minute; 90 slow ones (in (5, 10]) in the second
-    for minute, counts in enumerate(([10, 0, 0, 0], [10, 0, 90, 0])):
-        point = metric.histogram.data_points.add()
-        point.start_time_unix_nano = T0
-        point.time_unix_nano = T0 + (minute + 1) * MINUTE
-        point.count = sum(counts)
-        point.bucket_counts.extend(counts)
-        point.explicit_bounds.extend([1.0, 5.0, 10.0])
-    with OtlpLibrary(output_dir=tmp_path) as library:
-        library.export_metrics(request)
-    con = connect(tmp_path).duckdb()
-    try:
-        chart = api.metric_series(con, "latency", None, api.TimeRange())
-    finally:
-        con.close()
-    p50 = next(s for s in chart["series"] if s["label"] == "p50")["points"]
-    # the second minute alone: 45th of 90 in (5, 10] -> 7.5 (since the start it would be 7.22)
-    assert [round(v, 2) for _, v in p50] == [1.0, 7.5]
+    _, _, chart = get(odd_metrics, "/api/metric?name=no.attributes")
+    assert chart["series"][0]["label"] == "all" and len(chart["series"][0]["points"]) == 3

@@ -22,7 +22,7 @@ from otlp_arrow import OtlpLibrary, connect
 from otlp_arrow.viewer import Viewer
 from tests import helpers, sample
 from tests.helpers import T0
-from tests.viewer.data import MINUTE, store_rounds
+from tests.viewer.data import MINUTE, store_odd_metrics, store_rounds
 
 DASH = "\u2013"  # the pager says f"1{DASH}50 of 180" with an en dash
 ARTIFACTS = Path(
@@ -245,3 +245,24 @@ def test_pages_refresh_when_new_data_arrives(browser: WebDriver, viewer: Viewer)
         "the refreshed list",
     )
     no_console_errors(browser)
+
+
+def test_a_chart_says_which_points_it_cannot_draw(
+    browser: WebDriver, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    odd = Viewer(store_odd_metrics(tmp_path_factory.mktemp("odd")), port=0)
+    odd.start()
+    try:
+        browser.get(odd.url + "#/metrics?name=too.many.buckets")
+        note = wait_for(
+            lambda: browser.find_elements(By.CSS_SELECTOR, "[data-testid=chart-note]"), "a note"
+        )
+        assert note[0].text.startswith("cannot chart 1 of 2 points: a histogram point has 4")
+        assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=chart] path.line")
+        shot(browser, "metrics-note")
+        browser.get(odd.url + "#/metrics?name=scale.minus.20")
+        wait_for(lambda: "scale -20" in browser.find_element(By.ID, "chart").text, "the note")
+        assert "No points" not in browser.find_element(By.ID, "chart").text
+        no_console_errors(browser)
+    finally:
+        odd.stop()

@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from otlp_arrow.schema import ANY_VALUE_FIELDS
+from otlp_arrow.query import display_bytes, display_value
 
 FORMATS = ("table", "csv", "json", "arrow")
 
 
 def for_display(table: pa.Table) -> pa.Table:
-    """Ids as lowercase hex, times as ISO 8601 text, nested values as JSON text."""
+    """Ids and bytes as lowercase hex, times as ISO 8601 text, nested values as JSON text
+    (:func:`otlp_arrow.query.display_value`)."""
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         type_ = field.type
@@ -25,14 +26,14 @@ def for_display(table: pa.Table) -> pa.Table:
             type_ = type_.value_type
         if pa.types.is_binary(type_) or pa.types.is_fixed_size_binary(type_):
             column = pa.array(
-                [None if v is None else v.hex() for v in column.to_pylist()], pa.string()
+                [None if v is None else display_bytes(v) for v in column.to_pylist()], pa.string()
             )
         elif pa.types.is_timestamp(type_):
             column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
         elif pa.types.is_nested(type_):
             column = pa.array(
                 [
-                    None if v is None else json.dumps(_plain(v), ensure_ascii=False)
+                    None if v is None else json.dumps(display_value(v), ensure_ascii=False)
                     for v in _times_as_text(column, type_).to_pylist()
                 ],
                 pa.string(),
@@ -59,29 +60,6 @@ def _times_as_text(column: Any, type_: pa.DataType) -> Any:
 
     target = replace(type_)
     return column if target == type_ else column.cast(target)
-
-
-def _plain(value: Any) -> Any:
-    """Python values of nested columns, readable: maps as objects, an AnyValue as its one set
-    value, bytes as hex."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        if value.keys() == _ANY_VALUE_KEYS:
-            return next((_plain(v) for v in value.values() if v is not None), None)
-        return {k: _plain(v) for k, v in value.items()}
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value)
-    ):
-        return {k: _plain(v) for k, v in value}  # a map
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-_ANY_VALUE_KEYS = set(ANY_VALUE_FIELDS)
 
 
 def write(table: pa.Table, fmt: str, text: TextIO, binary: BinaryIO, max_rows: int = 50) -> None:

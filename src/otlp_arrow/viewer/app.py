@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.query import Store, parse_trace_id
-from otlp_arrow.viewer import api
+from otlp_arrow.viewer import queries
 
 log = logging.getLogger(__name__)
 
@@ -143,17 +143,17 @@ def _int(request: Request, name: str, low: int, high: int, default: int | None) 
 
 
 def _page(request: Request) -> tuple[int, int]:
-    limit = _int(request, "limit", 1, api.MAX_LIMIT, 50)
+    limit = _int(request, "limit", 1, queries.MAX_LIMIT, 50)
     offset = _int(request, "offset", 0, 10**9, 0)
     assert limit is not None and offset is not None
     return limit, offset
 
 
-def _time_range(request: Request) -> api.TimeRange:
+def _time_range(request: Request) -> queries.TimeRange:
     """``since``/``until`` in milliseconds since the epoch."""
     since = _int(request, "since", 0, 2**42, None)
     until = _int(request, "until", 0, 2**42, None)
-    return api.TimeRange(
+    return queries.TimeRange(
         since * 1_000_000 if since is not None else None,
         until * 1_000_000 if until is not None else None,
     )
@@ -169,20 +169,20 @@ def _trace_id(text: str | None, name: str = "trace_id") -> bytes | None:
 
 
 def _status(con: Any, request: Request) -> Any:
-    return api.status(con)
+    return queries.status(con)
 
 
 def _services(con: Any, request: Request) -> Any:
     return {
-        "services": api.services(con),
-        "span_names": api.span_names(con, _text(request, "service")),
+        "services": queries.services(con),
+        "span_names": queries.span_names(con, _text(request, "service")),
     }
 
 
 def _traces(con: Any, request: Request) -> Any:
     limit, offset = _page(request)
     min_ms = _int(request, "min_ms", 0, 10**9, None)
-    return api.search_traces(
+    return queries.search_traces(
         con,
         service=_text(request, "service"),
         name=_text(request, "name"),
@@ -198,23 +198,23 @@ def _trace(con: Any, request: Request) -> Any:
     trace_id = _trace_id(_text(request, "id"), "id")
     if trace_id is None:
         raise BadRequestError("id (the trace id, 32 hex digits) is required")
-    return api.trace(con, trace_id)
+    return queries.trace(con, trace_id)
 
 
 def _metrics(con: Any, request: Request) -> Any:
-    return {"metrics": api.metric_list(con)}
+    return {"metrics": queries.metric_list(con)}
 
 
 def _metric(con: Any, request: Request) -> Any:
     name = _text(request, "name")
     if name is None:
         raise BadRequestError("name (the metric name) is required")
-    return api.metric_series(con, name, _text(request, "split"), _time_range(request))
+    return queries.metric_series(con, name, _text(request, "split"), _time_range(request))
 
 
 def _logs(con: Any, request: Request) -> Any:
     limit, offset = _page(request)
-    return api.search_logs(
+    return queries.search_logs(
         con,
         service=_text(request, "service"),
         min_severity=_int(request, "severity", 0, 24, None),

@@ -2,23 +2,24 @@
 
 Every function takes an open DuckDB connection (``Store.duckdb()``) and plain, already
 validated arguments, and returns JSON-ready dicts and lists. User input only ever reaches SQL
-as bound parameters; the few identifiers in the SQL text are constants of this module.
+as bound parameters; the few identifiers in the SQL text are constants of this module. The
+chart maths on the answers is :mod:`otlp_arrow.viewer.charts`; stored values are shown by
+the renderer the CLI uses too (:func:`otlp_arrow.query.display_value`: bytes as hex).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from otlp_arrow.query import display_any_value, display_bytes
+from otlp_arrow.schema import SIGNALS, Signal
+from otlp_arrow.viewer import charts
+
 #: Most rows a page of results holds.
 MAX_LIMIT = 500
-#: Points a chart series is reduced to (time buckets), whatever the data's resolution.
-CHART_BUCKETS = 240
 #: Most spans a trace page shows (a waterfall of more is no longer readable).
 MAX_TRACE_SPANS = 5000
-PERCENTILES = (0.5, 0.9, 0.99)
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,17 @@ def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def status(con: Any) -> dict[str, int]:
+def status(con: Any) -> dict[Signal, int]:
     """Rows per signal: the viewer polls this to notice new data."""
     return {
-        signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0]
-        for signal in ("traces", "metrics", "logs")
+        signal: con.execute(f"SELECT count(*) FROM {signal}").fetchall()[0][0] for signal in SIGNALS
     }
 
 
 def services(con: Any) -> list[str]:
     sql = " UNION ".join(
         f"SELECT DISTINCT service_name AS s FROM {signal} WHERE service_name IS NOT NULL"
-        for signal in ("traces", "metrics", "logs")
+        for signal in SIGNALS
     )
     return [row[0] for row in con.execute(f"SELECT s FROM ({sql}) ORDER BY s").fetchall()]
 
@@ -151,8 +151,13 @@ def trace(con: Any, trace_id: bytes) -> dict[str, Any]:
         [trace_id],
     )
     for log in logs:
-        log["body"] = _value(log["body"])
-    return {"trace_id": trace_id.hex(), "spans": spans, "truncated": truncated, "logs": logs}
+        log["body"] = display_any_value(log["body"])
+    return {
+        "trace_id": display_bytes(trace_id),
+        "spans": spans,
+        "truncated": truncated,
+        "logs": logs,
+    }
 
 
 def _span(row: dict[str, Any]) -> dict[str, Any]:
@@ -184,61 +189,28 @@ def _epoch_ns(moment: Any) -> int | None:
 
 
 def _hex(value: bytes | None) -> str | None:
-    return value.hex() if value is not None else None
-
-
-def _value(value: dict[str, Any] | None) -> Any:
-    """The one set field of a stored AnyValue struct, as JSON-friendly Python."""
-    if value is None:
-        return None
-    for kind in ("string_value", "bool_value", "int_value", "double_value"):
-        if value.get(kind) is not None:
-            found = value[kind]
-            if isinstance(found, float) and not math.isfinite(found):
-                return str(found)
-            return found
-    if value.get("bytes_value") is not None:
-        return "0x" + bytes(value["bytes_value"]).hex()
-    for kind in ("array_value", "kvlist_value"):
-        if value.get(kind) is not None:
-            return _plain(json.loads(value[kind]))
-    return None
-
-
-def _plain(otlp: Any) -> Any:
-    """An OTLP/JSON AnyValue (as stored for arrays and kvlists) as plain JSON: lists, objects,
-    strings, numbers."""
-    if not isinstance(otlp, dict):
-        return otlp
-    if "values" in otlp:  # ArrayValue or KeyValueList
-        items = otlp["values"] or []
-        if items and all(isinstance(i, dict) and "key" in i for i in items):
-            return {i["key"]: _plain(i.get("value")) for i in items}
-        return [_plain(i) for i in items]
-    for kind, found in otlp.items():
-        if kind == "intValue":
-            return int(found)
-        if kind == "bytesValue":
-            return f"base64:{found}"
-        if kind in ("arrayValue", "kvlistValue"):
-            return _plain(found)
-        return found
-    return None
+    return display_bytes(value) if value is not None else None
 
 
 def _attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
-    return {key: _value(value) for key, value in (attributes or {}).items()}
+    return {key: display_any_value(value) for key, value in (attributes or {}).items()}
 
 
 def metric_list(con: Any) -> list[dict[str, Any]]:
+    """Every metric with its points and the attribute keys its points have (maybe none)."""
     return _rows(
         con,
         """
-        SELECT metric_name AS name, any_value(metric_type) AS type,
-               any_value(metric_unit) AS unit, any_value(metric_description) AS description,
-               count(*) AS points, list(DISTINCT k ORDER BY k) FILTER (WHERE k IS NOT NULL) AS keys
-        FROM (SELECT *, unnest(coalesce(map_keys(attributes), [NULL])) AS k FROM metrics)
-        GROUP BY metric_name ORDER BY metric_name
+        WITH keys AS (
+            SELECT metric_name, list(DISTINCT k ORDER BY k) AS keys
+            FROM (SELECT metric_name, unnest(map_keys(attributes)) AS k FROM metrics)
+            WHERE k IS NOT NULL GROUP BY metric_name
+        )
+        SELECT m.metric_name AS name, any_value(m.metric_type) AS type,
+               any_value(m.metric_unit) AS unit, any_value(m.metric_description) AS description,
+               count(*) AS points, coalesce(any_value(keys.keys), []) AS keys
+        FROM metrics m LEFT JOIN keys USING (metric_name)
+        GROUP BY m.metric_name ORDER BY m.metric_name
         """,
         [],
     )
@@ -256,8 +228,8 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
         f"SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM metrics {where}", params
     ).fetchall()[0]
     if kind is None or bounds[0] is None:
-        return {"name": name, "type": kind, "series": []}
-    width = max(1, (bounds[1] - bounds[0]) // CHART_BUCKETS + 1)
+        return {"name": name, "type": kind, "split": split, "series": [], "notes": []}
+    width = charts.bucket_width(bounds[0], bounds[1])
     label, label_params = "''", []
     if split:
         label = (
@@ -267,6 +239,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
         )
         label_params = [split] * 4
     bucket = f"{bounds[0]} + ((epoch_ns(time) - {bounds[0]}) // {width}) * {width}"
+    notes: list[str] = []  # on points that cannot be charted
     if kind in ("sum", "gauge"):
         rows = con.execute(
             f"""
@@ -276,7 +249,7 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             """,
             [*label_params, *params],
         ).fetchall()
-        series = _group(rows)
+        series = charts.line_series(rows)
     else:
         rows = con.execute(
             f"""
@@ -289,103 +262,9 @@ def metric_series(con: Any, name: str, split: str | None, time_range: TimeRange)
             """,
             [*label_params, *params],
         ).fetchall()
-        series = _distribution_series(kind, rows, bounds[0], width)
-    return {"name": name, "type": kind, "split": split, "series": series}
-
-
-def _group(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    out: dict[str, list[list[Any]]] = {}
-    for series, t, v in rows:
-        if v is not None and math.isfinite(v):
-            out.setdefault(series, []).append([t, v])
-    return [{"label": label or "all", "points": points} for label, points in out.items()]
-
-
-def _distribution_series(
-    kind: str, rows: list[tuple[Any, ...]], start: int, width: int
-) -> list[dict[str, Any]]:
-    lines: dict[str, dict[int, list[float]]] = {}
-    previous: dict[int, tuple[int, list[int]]] = {}  # stream -> its last (count, buckets)
-    for row in rows:
-        series, t, count, buckets, bounds, scale, zero, offset, positive, quantiles = row[:10]
-        stream, cumulative = row[10:]
-        if kind == "histogram" and cumulative:  # what happened since the stream's last point
-            last = previous.get(stream)
-            previous[stream] = (count, buckets)
-            if last is not None and len(last[1]) == len(buckets) and count >= last[0]:
-                count, buckets = (
-                    count - last[0],
-                    [a - b for a, b in zip(buckets, last[1], strict=True)],
-                )
-        t = start + ((t - start) // width) * width
-        values: list[tuple[str, float | None]]
-        if kind == "summary":
-            values = [(f"q{q['quantile']:g}", q["value"]) for q in quantiles or []]
-        elif kind == "histogram":
-            values = [
-                (f"p{round(p * 100)}", _explicit_percentile(p, count, buckets, bounds))
-                for p in PERCENTILES
-            ]
-        else:
-            values = [
-                (f"p{round(p * 100)}", _exponential_percentile(p, scale, zero, offset, positive))
-                for p in PERCENTILES
-            ]
-        for line, value in values:
-            if value is not None and math.isfinite(value):
-                key = f"{series} {line}".strip()
-                lines.setdefault(key, {}).setdefault(t, []).append(value)
-    return [
-        {"label": label, "points": [[t, sum(v) / len(v)] for t, v in sorted(points.items())]}
-        for label, points in lines.items()
-    ]
-
-
-def _explicit_percentile(
-    p: float, count: int | None, buckets: list[int] | None, bounds: list[float] | None
-) -> float | None:
-    """The ``p`` percentile of an explicit-bucket histogram point, interpolated linearly
-    inside its bucket (the open-ended buckets give their finite bound)."""
-    if not count or not buckets:
-        return None
-    bounds = bounds or []
-    target = p * count
-    seen = 0
-    for index, n in enumerate(buckets):
-        if n and seen + n >= target:
-            low = bounds[index - 1] if index > 0 else (bounds[0] if bounds else 0.0)
-            high = bounds[index] if index < len(bounds) else low
-            if index == 0:
-                return high
-            return low + (high - low) * (target - seen) / n
-        seen += n
-    return bounds[-1] if bounds else None
-
-
-def _exponential_percentile(
-    p: float,
-    scale: int | None,
-    zero: int | None,
-    offset: int | None,
-    positive: list[int] | None,
-) -> float | None:
-    """The ``p`` percentile of the positive range of an exponential histogram point (bucket
-    ``i`` covers ``(base**i, base**(i+1)]``, ``base = 2**(2**-scale)``), at the bucket's
-    upper bound."""
-    counts = positive or []
-    total = (zero or 0) + sum(counts)
-    if not total or scale is None:
-        return None
-    target = p * total
-    seen = zero or 0
-    if seen >= target:
-        return 0.0
-    base = 2.0 ** (2.0**-scale)
-    for index, n in enumerate(counts):
-        seen += n
-        if seen >= target:
-            return float(base ** ((offset or 0) + index + 1))
-    return None
+        points = (charts.DistributionPoint(*row) for row in rows)
+        series, notes = charts.distribution_series(kind, points, bounds[0], width)
+    return {"name": name, "type": kind, "split": split, "series": series, "notes": notes}
 
 
 def search_logs(
@@ -426,7 +305,7 @@ def search_logs(
         [*params, limit, offset],
     )
     for row in rows:
-        row["body"] = _value(row["body"])
+        row["body"] = display_any_value(row["body"])
         row["attributes"] = _attributes(row["attributes"])
     return {"total": total, "offset": offset, "limit": limit, "logs": rows}
 
