@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ import pyarrow.dataset as ds
 from otlp_arrow.errors import ConfigError, ConversionError
 from otlp_arrow.schema import ANY_VALUE_FIELDS, SIGNALS, TIMESTAMP, Signal, schema_for
 from otlp_arrow.storage.layout import SEALED_SUFFIX
-from otlp_arrow.storage.reader import read_file, signal_files
+from otlp_arrow.storage.reader import follow, read_file, signal_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,31 +189,8 @@ class Store:
     ) -> Iterator[tuple[Signal, pa.RecordBatch]]:
         """Yield ``(signal, batch)`` for the rows written from now on, polling every
         ``poll_s``; runs until the caller stops. What is on disk when ``follow`` is called is
-        skipped (it takes stock before it returns). A file is read again only when its size
-        changed; a file sealed as Parquet is known by its name, so its rows are not shown
-        twice."""
-        seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
-
-        def scan(emit: bool) -> Iterator[tuple[Signal, pa.RecordBatch]]:
-            for signal in signals:
-                for info in signal_files(self.output_dir, signal):
-                    key = info.path.with_suffix("")
-                    size, shown = seen.get(key, (-1, 0))
-                    if info.size == size:
-                        continue
-                    rows = pa.Table.from_batches(list(read_file(info.path)), schema_for(signal))
-                    seen[key] = (info.size, max(shown, rows.num_rows))
-                    if emit and rows.num_rows > shown:
-                        yield from ((signal, b) for b in rows.slice(shown).to_batches())
-
-        def forever() -> Iterator[tuple[Signal, pa.RecordBatch]]:
-            while True:
-                yield from scan(emit=True)
-                time.sleep(poll_s)
-
-        for _ in scan(emit=False):
-            pass
-        return forever()
+        skipped (it takes stock before it returns); sealed rows are not shown twice."""
+        return follow(self.output_dir, signals, poll_s)
 
     def _read(
         self,

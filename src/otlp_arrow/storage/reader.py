@@ -4,13 +4,14 @@ being written or cut off by a crash."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from otlp_arrow.schema import schema_for
+from otlp_arrow.schema import Signal, schema_for
 from otlp_arrow.storage import fs
 from otlp_arrow.storage.layout import DATA_SUFFIXES, SEALED_SUFFIX, without_sealed_duplicates
 
@@ -82,3 +83,34 @@ def read_table(output_dir: Path | str, signal: str) -> pa.Table:
     """All complete batches of ``signal`` under ``output_dir`` as one ``pyarrow.Table``
     (empty, with the signal's schema, when nothing is stored yet)."""
     return pa.Table.from_batches(list(iter_batches(output_dir, signal)), schema=schema_for(signal))
+
+
+def follow(
+    output_dir: Path, signals: tuple[Signal, ...], poll_s: float
+) -> Iterator[tuple[Signal, pa.RecordBatch]]:
+    """The batches written under ``output_dir`` from now on, polling every ``poll_s``; what
+    is there already is skipped (stock is taken before this returns). A file is read again
+    only when its size changed; a file sealed as Parquet is known by its name (the stream's
+    stem), so its rows are not shown twice."""
+    seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
+
+    def scan(emit: bool) -> Iterator[tuple[Signal, pa.RecordBatch]]:
+        for signal in signals:
+            for info in signal_files(output_dir, signal):
+                key = info.path.with_suffix("")
+                size, shown = seen.get(key, (-1, 0))
+                if info.size == size:
+                    continue
+                rows = pa.Table.from_batches(list(read_file(info.path)), schema_for(signal))
+                seen[key] = (info.size, max(shown, rows.num_rows))
+                if emit and rows.num_rows > shown:
+                    yield from ((signal, b) for b in rows.slice(shown).to_batches())
+
+    def forever() -> Iterator[tuple[Signal, pa.RecordBatch]]:
+        while True:
+            yield from scan(emit=True)
+            time.sleep(poll_s)
+
+    for _ in scan(emit=False):
+        pass
+    return forever()
