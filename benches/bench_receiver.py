@@ -168,6 +168,7 @@ def overload(quick: bool) -> tuple[float, int]:
     """Peak RSS while 4 clients send faster than the server writes: a 32 MiB buffer written
     only every 5 s, so it fills up and clients are told to back off."""
     slow = {
+        "OTLP_ARROW_DURABILITY": "buffered",  # acknowledged in memory: the buffer fills up
         "OTLP_ARROW_MAX_BUFFER_BYTES": "32MiB",
         "OTLP_ARROW_WRITE_INTERVAL": "5s",
         "OTLP_ARROW_BATCH_ROWS": "10000000",
