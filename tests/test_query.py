@@ -198,6 +198,9 @@ def test_one_value_renderer_bytes_as_lowercase_hex() -> None:
     kvlist = '{"values":[{"key":"a","value":{"arrayValue":{}}},{"value":{"boolValue":true}}]}'
     assert display_any_value({**empty, "kvlist_value": kvlist}) == {"a": [], "": True}
     assert display_any_value({**empty, "kvlist_value": "{}"}) == {}
+    nested = '{"values":[{"kvlistValue":{"values":[{"key":"x","value":{"stringValue":"y"}}]}},'
+    nested += '{"arrayValue":{"values":[{"boolValue":false}]}}]}'
+    assert display_any_value({**empty, "array_value": nested}) == [{"x": "y"}, [False]]
     # nested values as pyarrow gives them: maps as pairs, structs as dicts
     link = {"trace_id": b"\x00" * 16, "attributes": [("k", {**empty, "string_value": "v"})]}
     assert display_value([link]) == [{"trace_id": "0" * 32, "attributes": {"k": "v"}}]

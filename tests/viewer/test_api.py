@@ -243,3 +243,9 @@ def test_metrics_without_attributes_are_listed(odd_metrics: str) -> None:
     )
     _, _, chart = get(odd_metrics, "/api/metric?name=no.attributes")
     assert chart["series"][0]["label"] == "all" and len(chart["series"][0]["points"]) == 3
+
+
+def test_a_metric_not_stored_is_an_empty_chart(odd_metrics: str) -> None:
+    status, _, chart = get(odd_metrics, "/api/metric?name=not.stored")
+    assert status == 200
+    assert chart == {"name": "not.stored", "type": None, "split": None, "series": [], "notes": []}
