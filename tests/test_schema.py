@@ -3,7 +3,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from otlp_arrow import arrow_to_otlp, otlp_to_arrow
-from otlp_arrow.schema import combine_batches
+from otlp_arrow.schema import DICT_STRING, EVENT, TIMESTAMP, combine_batches, map_timestamps
 from tests import sample
 from tests.otlp_compare import assert_same
 
@@ -20,3 +20,17 @@ def test_combine_batches_with_different_resource_dictionaries() -> None:
     merged.MergeFrom(second)
     assert_same(arrow_to_otlp(combined, "traces"), merged)
     assert combine_batches(batches[:1]) is batches[0]
+
+
+def test_map_timestamps_rewrites_nested_timestamps_and_optionally_dictionaries() -> None:
+    nested = pa.list_(EVENT)
+    as_int = map_timestamps(nested, pa.int64())
+    assert as_int.value_type.field("time").type == pa.int64()
+    assert as_int.value_type.field("name").type == DICT_STRING  # dictionaries kept
+    assert as_int.value_type.field("attributes").type.key_type == DICT_STRING
+    as_text = map_timestamps(nested, pa.string(), decode_dictionaries=True)
+    assert as_text.value_type.field("time").type == pa.string()
+    assert as_text.value_type.field("name").type == pa.string()
+    assert as_text.value_type.field("attributes").type.key_type == pa.string()
+    assert map_timestamps(TIMESTAMP, pa.int64()) == pa.int64()
+    assert map_timestamps(DICT_STRING, pa.int64()) == DICT_STRING

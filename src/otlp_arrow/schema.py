@@ -227,6 +227,28 @@ def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
         raise ConversionError(f"table does not match the {signal} schema: {exc}") from exc
 
 
+def map_timestamps(
+    type_: pa.DataType, to: pa.DataType, *, decode_dictionaries: bool = False
+) -> pa.DataType:
+    """``type_`` with every timestamp in it, at any depth (lists, maps, structs), replaced by
+    ``to``; with ``decode_dictionaries`` every dictionary type also by its value type."""
+
+    def rewrite(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_timestamp(t):
+            return to
+        if pa.types.is_dictionary(t):
+            return rewrite(t.value_type) if decode_dictionaries else t
+        if pa.types.is_map(t):
+            return pa.map_(rewrite(t.key_type), rewrite(t.item_type))
+        if pa.types.is_list(t):
+            return pa.list_(rewrite(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([f.with_type(rewrite(f.type)) for f in t])
+        return t
+
+    return rewrite(type_)
+
+
 def combine_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     """One record batch of the rows of ``batches`` (all of one schema); dictionaries of
     dictionary-encoded columns are unified."""

@@ -26,28 +26,16 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ExponentialHistogramDataPoint
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from otlp_arrow.schema import ATTRIBUTES, METRIC_COLUMNS, TIMESTAMP, Signal, conform
+from otlp_arrow.schema import ATTRIBUTES, METRIC_COLUMNS, Signal, conform, map_timestamps
 
 Row = dict[str, Any]
 
 
-def _int_times(type_: pa.DataType) -> pa.DataType:
-    """``type_`` with every timestamp replaced by int64 (nanoseconds survive ``to_pylist``)."""
-    if type_ == TIMESTAMP:
-        return pa.int64()
-    if pa.types.is_map(type_):
-        return pa.map_(type_.key_type, _int_times(type_.item_type))
-    if pa.types.is_list(type_):
-        return pa.list_(_int_times(type_.value_type))
-    if pa.types.is_struct(type_):
-        return pa.struct([f.with_type(_int_times(f.type)) for f in type_])
-    return type_
-
-
 def columns_as_lists(data: pa.Table | pa.RecordBatch, signal: Signal) -> dict[str, list[Any]]:
-    """The signal's columns of ``data`` as Python lists, times as int nanoseconds."""
+    """The signal's columns of ``data`` as Python lists, times as int nanoseconds (which,
+    unlike datetimes, keep every nanosecond through ``to_pylist``)."""
     table = conform(data, signal)
-    target = pa.schema([f.with_type(_int_times(f.type)) for f in table.schema])
+    target = pa.schema([f.with_type(map_timestamps(f.type, pa.int64())) for f in table.schema])
     table = table.cast(target)
     return {name: _as_list(table.column(name)) for name in table.schema.names}
 
