@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.proto.common.v1.common_pb2 import KeyValueList
 
+from otlp_arrow.convert._arrays import null_mask, scatter
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import (
     ANY_VALUE,
@@ -247,45 +248,10 @@ class AnyValues:
             elif len(values) == n:
                 children.append(pa.array(values, field.type))
             else:
-                children.append(_scatter(pa.array(values, field.type), codes_np == code))
-        mask = None
-        if self.missing:
-            mask_np = np.zeros(n, dtype=bool)
-            mask_np[self.missing] = True
-            mask = pa.array(mask_np)
-        return pa.StructArray.from_arrays(children, fields=list(ANY_VALUE), mask=mask)
-
-
-def _scatter(values: pa.Array, present: np.ndarray) -> pa.Array:
-    """An array of ``len(present)`` slots holding ``values`` in order where ``present`` is
-    true and null elsewhere. Built on the buffers directly: for fixed-width values a zeroed
-    array is filled; for strings and binaries only the offsets are rebuilt, around the data
-    buffer as it is. (``take`` with null indices does the same several times slower.)"""
-    n = len(present)
-    validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-    type_ = values.type
-    if pa.types.is_boolean(type_):
-        data = np.zeros(n, dtype=bool)
-        data[present] = values.to_numpy(zero_copy_only=False)
-        return pa.Array.from_buffers(
-            type_, n, [validity, pa.py_buffer(np.packbits(data, bitorder="little"))]
+                children.append(scatter(pa.array(values, field.type), codes_np == code))
+        return pa.StructArray.from_arrays(
+            children, fields=list(ANY_VALUE), mask=null_mask(n, self.missing)
         )
-    if pa.types.is_string(type_) or pa.types.is_binary(type_):
-        source = np.frombuffer(
-            values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4
-        )
-        lengths = np.zeros(n, dtype=np.int32)
-        lengths[present] = np.diff(source)
-        offsets = np.empty(n + 1, dtype=np.int32)
-        offsets[0] = source[0]
-        np.cumsum(lengths, out=offsets[1:])
-        offsets[1:] += source[0]
-        return pa.Array.from_buffers(
-            type_, n, [validity, pa.py_buffer(offsets), values.buffers()[2]]
-        )
-    data_np = np.zeros(n, dtype=type_.to_pandas_dtype())
-    data_np[present] = values.to_numpy(zero_copy_only=False)
-    return pa.Array.from_buffers(type_, n, [validity, pa.py_buffer(data_np)])
 
 
 class Attributes(AnyValues):
@@ -365,17 +331,12 @@ class Attributes(AnyValues):
                 pa.array(self.offsets, pa.int32()), _NO_KEYS, _NO_VALUES, type=ATTRIBUTES
             )
         items = super().build()
-        mask = None
-        if self.null_rows:
-            mask_np = np.zeros(len(self.offsets) - 1, dtype=bool)
-            mask_np[self.null_rows] = True
-            mask = pa.array(mask_np)
         return pa.MapArray.from_arrays(
             pa.array(self.offsets, pa.int32()),
             pa.array(self.keys, DICT_STRING),
             items,
             type=ATTRIBUTES,
-            mask=mask,
+            mask=null_mask(len(self.offsets) - 1, self.null_rows),
         )
 
 
