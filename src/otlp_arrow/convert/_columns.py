@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from otlp_arrow.convert._arrays import null_mask
-from otlp_arrow.convert._values import INT64_MAX, Attributes
+from otlp_arrow.convert._values import Attributes
+from otlp_arrow.convert.anyvalue_json import INT64_MAX
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import (
     ENTITY_REF,
