@@ -3,7 +3,20 @@ from __future__ import annotations
 import pyarrow as pa
 
 from otlp_arrow import arrow_to_otlp, otlp_to_arrow
-from otlp_arrow.schema import DICT_STRING, EVENT, TIMESTAMP, combine_batches, map_timestamps
+from otlp_arrow.schema import (
+    DERIVED_COLUMNS,
+    DICT_STRING,
+    EVENT,
+    LOG_RECORD_COLUMNS,
+    LOGS_SCHEMA,
+    RESOURCE_COLUMNS,
+    SCOPE_COLUMNS,
+    SPAN_COLUMNS,
+    TIMESTAMP,
+    TRACES_SCHEMA,
+    combine_batches,
+    map_timestamps,
+)
 from tests import sample
 from tests.otlp_compare import assert_same
 
@@ -34,3 +47,10 @@ def test_map_timestamps_rewrites_nested_timestamps_and_optionally_dictionaries()
     assert as_text.value_type.field("attributes").type.key_type == pa.string()
     assert map_timestamps(TIMESTAMP, pa.int64()) == pa.int64()
     assert map_timestamps(DICT_STRING, pa.int64()) == DICT_STRING
+
+
+def test_column_groups_cover_each_schema_once() -> None:
+    for schema, own in ((TRACES_SCHEMA, SPAN_COLUMNS), (LOGS_SCHEMA, LOG_RECORD_COLUMNS)):
+        derived = [name for name in DERIVED_COLUMNS if name in schema.names]
+        groups = (*own, *RESOURCE_COLUMNS, *SCOPE_COLUMNS, *derived)
+        assert sorted(groups) == sorted(schema.names)

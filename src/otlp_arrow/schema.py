@@ -199,14 +199,37 @@ SCHEMAS: Final[dict[Signal, pa.Schema]] = {
 }
 
 
+#: Columns computed from others for convenience; no OTLP field of their own.
+DERIVED_COLUMNS: Final = ("service_name", "duration_ns")
+#: The columns of the ``Resource`` (and the ``ResourceX`` schema URL), in schema order.
+RESOURCE_COLUMNS: Final = tuple(
+    f.name for f in _RESOURCE_AND_SCOPE if f.name.startswith("resource_")
+)
+#: The columns of the ``InstrumentationScope`` (and the ``ScopeX`` schema URL).
+SCOPE_COLUMNS: Final = tuple(f.name for f in _RESOURCE_AND_SCOPE if f.name.startswith("scope_"))
+
+
+def _item_columns(schema: pa.Schema) -> tuple[str, ...]:
+    shared = {f.name for f in _RESOURCE_AND_SCOPE}
+    return tuple(n for n in schema.names if n not in shared and n not in DERIVED_COLUMNS)
+
+
+#: The columns of a ``Span`` / ``LogRecord`` message, in schema order.
+SPAN_COLUMNS: Final = _item_columns(TRACES_SCHEMA)
+LOG_RECORD_COLUMNS: Final = _item_columns(LOGS_SCHEMA)
+
+
+def as_signal(name: str) -> Signal:
+    """``name`` as a ``Signal``; ConversionError naming the signals if it is none of them."""
+    for signal in SIGNALS:
+        if signal == name:
+            return signal
+    raise ConversionError(f"unknown signal {name!r}: expected one of {', '.join(SIGNALS)}")
+
+
 def schema_for(signal: str) -> pa.Schema:
     """The Arrow schema of ``signal`` ("traces", "metrics" or "logs")."""
-    try:
-        return SCHEMAS[signal]  # type: ignore[index]
-    except KeyError:
-        raise ConversionError(
-            f"unknown signal {signal!r}: expected one of {', '.join(SIGNALS)}"
-        ) from None
+    return SCHEMAS[as_signal(signal)]
 
 
 def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
