@@ -256,16 +256,16 @@ def map_timestamps(
     """``type_`` with every timestamp in it, at any depth (lists, maps, structs), replaced by
     ``to``; with ``decode_dictionaries`` every dictionary type also by its value type."""
 
-    def rewrite(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_timestamp(t):
+    def rewrite(t: pa.DataType) -> pa.DataType:  # isinstance: as pa.types.is_*, cheaper
+        if isinstance(t, pa.TimestampType):
             return to
-        if pa.types.is_dictionary(t):
+        if isinstance(t, pa.DictionaryType):
             return rewrite(t.value_type) if decode_dictionaries else t
-        if pa.types.is_map(t):
+        if isinstance(t, pa.MapType):
             return pa.map_(rewrite(t.key_type), rewrite(t.item_type))
-        if pa.types.is_list(t):
+        if isinstance(t, pa.ListType):
             return pa.list_(rewrite(t.value_type))
-        if pa.types.is_struct(t):
+        if isinstance(t, pa.StructType):
             return pa.struct([f.with_type(rewrite(f.type)) for f in t])
         return t
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from otlp_arrow.convert.anyvalue_json import NESTED, json_text_value
+from otlp_arrow.convert.anyvalue_json import stored_value
 from otlp_arrow.schema import ATTRIBUTES, Signal, conform, map_timestamps
 
 
@@ -69,22 +69,11 @@ def _attribute_rows(chunk: pa.MapArray) -> list[list[tuple[str, dict[str, Any] |
     ]
 
 
-def any_value(value: dict[str, Any]) -> AnyValue:
-    """The AnyValue of an ``_attribute_rows`` value (or a body, as ``to_pylist`` gives it)."""
-    for name, item in value.items():
-        if item is None:
-            continue
-        if name in NESTED:
-            return json_text_value(name, item)
-        return AnyValue(**{name: item})
-    return AnyValue()
-
-
 def kvs(items: list[tuple[str, dict[str, Any] | None]] | None) -> list[KeyValue]:
     """The KeyValue messages of one row of ``_attribute_rows`` (None: a null map)."""
     if not items:
         return []
     return [
-        KeyValue(key=key) if value is None else KeyValue(key=key, value=any_value(value))
+        KeyValue(key=key) if value is None else KeyValue(key=key, value=stored_value(value))
         for key, value in items
     ]

@@ -194,10 +194,18 @@ def _python_kv(key: str, value: Any) -> dict[str, Any]:
 # ---- JSON -> OTLP protobuf messages ----
 
 
-def json_text_value(field: str, text: str) -> AnyValue:
-    """The AnyValue whose ``field`` (``array_value`` or ``kvlist_value``) has the stored
-    OTLP/JSON ``text``: the inverse of ``any_value_json``."""
-    return json_any({NESTED[field]: json.loads(text)})
+def stored_value(value: dict[str, Any]) -> AnyValue:
+    """The AnyValue of a stored ``ANY_VALUE`` struct, as ``{field: value}`` with None for
+    the fields not set: arrays and kvlists decoded from their OTLP/JSON text."""
+    for name, item in value.items():
+        if item is None:
+            continue
+        if name == "array_value":
+            return AnyValue(array_value=ArrayValue(values=json_values(json.loads(item))))
+        if name == "kvlist_value":
+            return AnyValue(kvlist_value=KeyValueList(values=json_kvs(json.loads(item))))
+        return AnyValue(**{name: item})
+    return AnyValue()
 
 
 def json_values(obj: dict[str, Any]) -> list[AnyValue]:

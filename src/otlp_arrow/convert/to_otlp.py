@@ -16,7 +16,8 @@ from opentelemetry.proto.common.v1.common_pb2 import EntityRef
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ExponentialHistogramDataPoint
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from otlp_arrow.convert._pylists import any_value, columns_as_lists, kvs
+from otlp_arrow.convert._pylists import columns_as_lists, kvs
+from otlp_arrow.convert.anyvalue_json import stored_value
 from otlp_arrow.schema import (
     LOG_RECORD_COLUMNS,
     METRIC_COLUMNS,
@@ -248,7 +249,7 @@ def logs_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportLogsServiceRequest:
             observed_time_unix_nano=observed or 0,
             severity_number=severity_number,
             severity_text=severity_text,
-            body=None if body is None else any_value(body),
+            body=None if body is None else stored_value(body),
             attributes=kvs(attributes),
             dropped_attributes_count=dropped,
             flags=flags,
