@@ -103,7 +103,7 @@ def values_obj(message: Any) -> dict[str, Any]:
         return {}
     if isinstance(message, KeyValueList):
         return {"values": [_kv_obj(kv) for kv in values]}
-    to_json = _TO_JSON  # message_obj inlined: this is the hot loop
+    to_json = _TO_JSON  # each AnyValue's JSON object, inline: this is the hot loop
     return {
         "values": [
             to_json[kind](getattr(value, kind)) if (kind := value.WhichOneof("value")) else {}
@@ -117,18 +117,12 @@ def _kv_obj(kv: Any) -> dict[str, Any]:
     if kv.key:
         obj["key"] = kv.key
     if kv.HasField("value"):
-        value = kv.value  # message_obj inlined
+        value = kv.value  # its JSON object, inline as in values_obj
         kind = value.WhichOneof("value")
         obj["value"] = _TO_JSON[kind](getattr(value, kind)) if kind else {}
     if kv.key_strindex:
         obj["keyStrindex"] = kv.key_strindex
     return obj
-
-
-def message_obj(value: Any) -> dict[str, Any]:
-    """An ``AnyValue`` message as a JSON object (``{}`` for an empty one)."""
-    kind = value.WhichOneof("value")
-    return {} if kind is None else _TO_JSON[kind](getattr(value, kind))
 
 
 # ---- SDK Python values -> JSON ----
