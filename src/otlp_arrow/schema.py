@@ -199,14 +199,37 @@ SCHEMAS: Final[dict[Signal, pa.Schema]] = {
 }
 
 
+#: Columns computed from others for convenience; no OTLP field of their own.
+DERIVED_COLUMNS: Final = ("service_name", "duration_ns")
+#: The columns of the ``Resource`` (and the ``ResourceX`` schema URL), in schema order.
+RESOURCE_COLUMNS: Final = tuple(
+    f.name for f in _RESOURCE_AND_SCOPE if f.name.startswith("resource_")
+)
+#: The columns of the ``InstrumentationScope`` (and the ``ScopeX`` schema URL).
+SCOPE_COLUMNS: Final = tuple(f.name for f in _RESOURCE_AND_SCOPE if f.name.startswith("scope_"))
+
+
+def _item_columns(schema: pa.Schema) -> tuple[str, ...]:
+    shared = {f.name for f in _RESOURCE_AND_SCOPE}
+    return tuple(n for n in schema.names if n not in shared and n not in DERIVED_COLUMNS)
+
+
+#: The columns of a ``Span`` / ``LogRecord`` message, in schema order.
+SPAN_COLUMNS: Final = _item_columns(TRACES_SCHEMA)
+LOG_RECORD_COLUMNS: Final = _item_columns(LOGS_SCHEMA)
+
+
+def as_signal(name: str) -> Signal:
+    """``name`` as a ``Signal``; ConversionError naming the signals if it is none of them."""
+    for signal in SIGNALS:
+        if signal == name:
+            return signal
+    raise ConversionError(f"unknown signal {name!r}: expected one of {', '.join(SIGNALS)}")
+
+
 def schema_for(signal: str) -> pa.Schema:
     """The Arrow schema of ``signal`` ("traces", "metrics" or "logs")."""
-    try:
-        return SCHEMAS[signal]  # type: ignore[index]
-    except KeyError:
-        raise ConversionError(
-            f"unknown signal {signal!r}: expected one of {', '.join(SIGNALS)}"
-        ) from None
+    return SCHEMAS[as_signal(signal)]
 
 
 def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
@@ -225,6 +248,28 @@ def conform(data: pa.Table | pa.RecordBatch, signal: str) -> pa.Table:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise ConversionError(f"table does not match the {signal} schema: {exc}") from exc
+
+
+def map_timestamps(
+    type_: pa.DataType, to: pa.DataType, *, decode_dictionaries: bool = False
+) -> pa.DataType:
+    """``type_`` with every timestamp in it, at any depth (lists, maps, structs), replaced by
+    ``to``; with ``decode_dictionaries`` every dictionary type also by its value type."""
+
+    def rewrite(t: pa.DataType) -> pa.DataType:  # isinstance: as pa.types.is_*, cheaper
+        if isinstance(t, pa.TimestampType):
+            return to
+        if isinstance(t, pa.DictionaryType):
+            return rewrite(t.value_type) if decode_dictionaries else t
+        if isinstance(t, pa.MapType):
+            return pa.map_(rewrite(t.key_type), rewrite(t.item_type))
+        if isinstance(t, pa.ListType):
+            return pa.list_(rewrite(t.value_type))
+        if isinstance(t, pa.StructType):
+            return pa.struct([f.with_type(rewrite(f.type)) for f in t])
+        return t
+
+    return rewrite(type_)
 
 
 def combine_batches(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otlp_arrow import OtlpLibrary, arrow_to_otlp, otlp_to_arrow, read_table, schema_for
-from otlp_arrow.convert._values import any_value_json
+from otlp_arrow.convert.anyvalue_json import any_value_json
 from otlp_arrow.schema import META_VERSION, SCHEMA_VERSION
 from tests.otlp_compare import assert_same, flatten
 from tests.otlp_strategies import (

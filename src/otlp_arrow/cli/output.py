@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from otlp_arrow.query import display_bytes, display_value
+from otlp_arrow.schema import map_timestamps
 
 FORMATS = ("table", "csv", "json", "arrow")
 
@@ -44,21 +45,7 @@ def for_display(table: pa.Table) -> pa.Table:
 
 def _times_as_text(column: Any, type_: pa.DataType) -> Any:
     """Nested timestamps cannot become Python datetimes at ns precision: cast them to text."""
-
-    def replace(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_timestamp(t):
-            return pa.string()
-        if pa.types.is_map(t):
-            return pa.map_(replace(t.key_type), replace(t.item_type))
-        if pa.types.is_list(t):
-            return pa.list_(replace(t.value_type))
-        if pa.types.is_struct(t):
-            return pa.struct([f.with_type(replace(f.type)) for f in t])
-        if pa.types.is_dictionary(t):
-            return replace(t.value_type)
-        return t
-
-    target = replace(type_)
+    target = map_timestamps(type_, pa.string(), decode_dictionaries=True)
     return column if target == type_ else column.cast(target)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, overload
 
 import pyarrow as pa
@@ -18,8 +19,8 @@ from otlp_arrow.convert.from_otlp import (
     traces_to_arrow,
 )
 from otlp_arrow.convert.to_otlp import logs_to_otlp, metrics_to_otlp, traces_to_otlp
-from otlp_arrow.errors import ConversionError, InputTypeError
-from otlp_arrow.schema import SIGNALS
+from otlp_arrow.errors import InputTypeError
+from otlp_arrow.schema import Signal, as_signal
 
 OtlpRequest = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
 
@@ -67,13 +68,15 @@ def arrow_to_otlp(table: pa.Table | pa.RecordBatch, signal: str) -> OtlpRequest:
 def arrow_to_otlp(table: pa.Table | pa.RecordBatch, signal: str) -> OtlpRequest:
     """Convert a table of a signal's schema back to the OTLP export request.
 
-    ``signal`` is ``"traces"``, ``"metrics"`` or ``"logs"``. Equal resources and scopes are
-    grouped together; rows keep their order.
+    ``signal`` is ``"traces"``, ``"metrics"`` or ``"logs"`` (any other name, as a caller may
+    pass a plain ``str``, raises ConversionError). Equal resources and scopes are grouped
+    together; rows keep their order.
     """
-    if signal == "traces":
-        return traces_to_otlp(table)
-    if signal == "metrics":
-        return metrics_to_otlp(table)
-    if signal == "logs":
-        return logs_to_otlp(table)
-    raise ConversionError(f"unknown signal {signal!r}: expected one of {', '.join(SIGNALS)}")
+    return _TO_OTLP[as_signal(signal)](table)
+
+
+_TO_OTLP: dict[Signal, Callable[[pa.Table | pa.RecordBatch], OtlpRequest]] = {
+    "traces": traces_to_otlp,
+    "metrics": metrics_to_otlp,
+    "logs": logs_to_otlp,
+}

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from otlp_arrow.convert._values import INT64_MAX, Attributes
+from otlp_arrow.convert._arrays import null_mask
+from otlp_arrow.convert._values import Attributes
+from otlp_arrow.convert.anyvalue_json import INT64_MAX
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import (
     ENTITY_REF,
@@ -89,13 +91,11 @@ def list_array(
     offsets: list[int], values: pa.Array, list_type: pa.DataType, null_rows: Sequence[int] = ()
 ) -> pa.Array:
     """A list array from flat ``values`` and ``offsets`` (rows in ``null_rows`` are null)."""
-    mask = None
-    if null_rows:
-        mask_np = np.zeros(len(offsets) - 1, dtype=bool)
-        mask_np[list(null_rows)] = True
-        mask = pa.array(mask_np)
     return pa.ListArray.from_arrays(
-        pa.array(offsets, pa.int32()), values, type=list_type, mask=mask
+        pa.array(offsets, pa.int32()),
+        values,
+        type=list_type,
+        mask=null_mask(len(offsets) - 1, null_rows),
     )
 
 

@@ -1,24 +1,31 @@
 """AnyValue and attribute columns: OTLP ``AnyValue``/``KeyValue`` messages or SDK Python
-values in, ``ANY_VALUE`` structs and ``ATTRIBUTES`` maps out; and the OTLP/JSON text of
-arrays and kvlists (exactly what ``json_format.MessageToDict`` gives, several times faster).
+values in, ``ANY_VALUE`` structs and ``ATTRIBUTES`` maps out (arrays and kvlists as their
+OTLP/JSON text, from ``anyvalue_json``).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import math
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from google.protobuf.message import Message
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.proto.common.v1.common_pb2 import KeyValueList
 
+from otlp_arrow.convert._arrays import null_mask, scatter
+from otlp_arrow.convert.anyvalue_json import (
+    ENCODE,
+    INT64_MAX,
+    INT64_MIN,
+    NESTED,
+    PY_FIELDS,
+    STRINDEX,
+    messages_json,
+    python_field,
+)
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.schema import (
     ANY_VALUE,
@@ -27,86 +34,12 @@ from otlp_arrow.schema import (
     DICT_STRING,
 )
 
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
 log = logging.getLogger(__name__)
-# The profiles-only string table reference: meaningless in traces, metrics and logs.
-_STRINDEX = "string_value_strindex"
-_JSON_KINDS = {"array_value", "kvlist_value"}
-
-
-def any_value_json(message: Message) -> str:
-    """OTLP/JSON text of an ``ArrayValue`` or ``KeyValueList``: exactly what
-    ``json_format.MessageToDict`` gives (a test checks it), compact, several times faster."""
-    return _JSON(_values_obj(message))
-
-
-def _json_texts(messages: list[Any]) -> list[str]:
-    """``any_value_json`` of each message, encoding each distinct message once."""
-    cache: dict[bytes, str] = {}
-    texts = []
-    for message in messages:
-        wire = message.SerializeToString()
-        text = cache.get(wire)
-        if text is None:
-            text = cache[wire] = any_value_json(message)
-        texts.append(text)
-    return texts
-
-
-def _values_obj(message: Any) -> dict[str, Any]:
-    """``ArrayValue`` / ``KeyValueList`` as a JSON object (an empty list is omitted)."""
-    values = message.values
-    if not values:
-        return {}
-    if isinstance(message, KeyValueList):
-        return {"values": [_kv_obj(kv) for kv in values]}
-    return {"values": [_any_obj(value) for value in values]}
-
-
-def _kv_obj(kv: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    if kv.key:
-        obj["key"] = kv.key
-    if kv.HasField("value"):
-        obj["value"] = _any_obj(kv.value)
-    if kv.key_strindex:
-        obj["keyStrindex"] = kv.key_strindex
-    return obj
-
-
-def _any_obj(value: Any) -> dict[str, Any]:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return {}
-    item = getattr(value, kind)
-    if kind == "int_value":
-        return {"intValue": str(item)}
-    if kind == "double_value":
-        if math.isnan(item):
-            return {"doubleValue": "NaN"}
-        if math.isinf(item):
-            return {"doubleValue": "Infinity" if item > 0 else "-Infinity"}
-        return {"doubleValue": item}
-    if kind == "bytes_value":
-        return {"bytesValue": base64.b64encode(item).decode("ascii")}
-    if kind in _JSON_KINDS:
-        return {_CAMEL[kind]: _values_obj(item)}
-    return {_CAMEL[kind]: item}
-
-
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_FIELDS = (*ANY_VALUE_FIELDS, _STRINDEX)
+_FIELDS = (*ANY_VALUE_FIELDS, STRINDEX)
 _CODE: dict[str | None, int] = {name: code for code, name in enumerate(_FIELDS)}
 _CODE[None] = -1
 _INT = _CODE["int_value"]
-_PY_CODE: dict[type, int] = {
-    str: _CODE["string_value"],
-    bool: _CODE["bool_value"],
-    int: _INT,
-    float: _CODE["double_value"],
-    bytes: _CODE["bytes_value"],
-}
+_PY_CODE: dict[type, int] = {type_: _CODE[field] for type_, field in PY_FIELDS.items()}
 
 
 def _items(attributes: Mapping[str, Any] | None) -> Iterable[tuple[str, Any]]:
@@ -121,76 +54,10 @@ def _items(attributes: Mapping[str, Any] | None) -> Iterable[tuple[str, Any]]:
 
 def py_value(value: Any) -> tuple[str | None, Any]:
     """An SDK attribute value as (ANY_VALUE field, stored value), following the official
-    encoder: None is an empty AnyValue, sequences are arrays, mappings kvlists."""
-    if value is None:
-        return None, None
-    obj = _py_obj(value)
-    ((camel, inner),) = obj.items()
-    if camel == "arrayValue":
-        return "array_value", _JSON(inner)
-    if camel == "kvlistValue":
-        return "kvlist_value", _JSON(inner)
-    kind = {
-        "stringValue": "string_value",
-        "boolValue": "bool_value",
-        "intValue": "int_value",
-        "doubleValue": "double_value",
-        "bytesValue": "bytes_value",
-    }[camel]
-    return kind, _PY_SCALAR[kind](value)
-
-
-_PY_SCALAR: dict[str, Callable[[Any], Any]] = {
-    "string_value": str,
-    "bool_value": bool,
-    "int_value": int,
-    "double_value": float,
-    "bytes_value": bytes,
-}
-
-
-def _py_obj(value: Any) -> dict[str, Any]:
-    """OTLP/JSON object of the AnyValue the official encoder makes of a Python value."""
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, str):
-        return {"stringValue": str(value)}
-    if isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise ValueError(f"integer {value} does not fit in 64 bits")
-        return {"intValue": str(int(value))}
-    if isinstance(value, float):
-        if math.isnan(value):
-            return {"doubleValue": "NaN"}
-        if math.isinf(value):
-            return {"doubleValue": "Infinity" if value > 0 else "-Infinity"}
-        return {"doubleValue": float(value)}
-    if isinstance(value, bytes):
-        return {"bytesValue": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, Sequence):
-        items = [_py_obj(item) for item in value]
-        return {"arrayValue": {"values": items} if items else {}}
-    if isinstance(value, Mapping):
-        pairs = [_py_kv(str(k), v) for k, v in value.items()]
-        return {"kvlistValue": {"values": pairs} if pairs else {}}
-    raise TypeError(f"invalid type {type(value).__name__} of value {value!r}")
-
-
-def _py_kv(key: str, value: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {"key": key} if key else {}
-    obj["value"] = _py_obj(value)
-    return obj
-
-
-_CAMEL = {
-    "string_value": "stringValue",
-    "bool_value": "boolValue",
-    "array_value": "arrayValue",
-    "kvlist_value": "kvlistValue",
-    _STRINDEX: "stringValueStrindex",
-}
+    encoder: None is an empty AnyValue, sequences are arrays, mappings kvlists (stored as
+    their OTLP/JSON text)."""
+    kind, item = python_field(value)
+    return kind, ENCODE(item) if kind in NESTED else item
 
 
 class AnyValues:
@@ -231,7 +98,7 @@ class AnyValues:
 
     def build(self) -> pa.StructArray:
         n = len(self.kinds)
-        if self.values[_CODE[_STRINDEX]]:
+        if self.values[_CODE[STRINDEX]]:
             raise ConversionError(
                 "AnyValue.string_value_strindex is set: string table references exist only in "
                 "profiles, not in traces, metrics or logs"
@@ -240,52 +107,17 @@ class AnyValues:
         children = []
         for code, field in enumerate(ANY_VALUE):
             values = self.values[code]
-            if field.name in _JSON_KINDS and values and not isinstance(values[0], str):
-                values = _json_texts(values)  # messages (the SDK front end gives JSON text)
+            if field.name in NESTED and values and not isinstance(values[0], str):
+                values = messages_json(values)  # messages (the SDK front end gives JSON text)
             if not values:
                 children.append(pa.nulls(n, field.type))
             elif len(values) == n:
                 children.append(pa.array(values, field.type))
             else:
-                children.append(_scatter(pa.array(values, field.type), codes_np == code))
-        mask = None
-        if self.missing:
-            mask_np = np.zeros(n, dtype=bool)
-            mask_np[self.missing] = True
-            mask = pa.array(mask_np)
-        return pa.StructArray.from_arrays(children, fields=list(ANY_VALUE), mask=mask)
-
-
-def _scatter(values: pa.Array, present: np.ndarray) -> pa.Array:
-    """An array of ``len(present)`` slots holding ``values`` in order where ``present`` is
-    true and null elsewhere. Built on the buffers directly: for fixed-width values a zeroed
-    array is filled; for strings and binaries only the offsets are rebuilt, around the data
-    buffer as it is. (``take`` with null indices does the same several times slower.)"""
-    n = len(present)
-    validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-    type_ = values.type
-    if pa.types.is_boolean(type_):
-        data = np.zeros(n, dtype=bool)
-        data[present] = values.to_numpy(zero_copy_only=False)
-        return pa.Array.from_buffers(
-            type_, n, [validity, pa.py_buffer(np.packbits(data, bitorder="little"))]
+                children.append(scatter(pa.array(values, field.type), codes_np == code))
+        return pa.StructArray.from_arrays(
+            children, fields=list(ANY_VALUE), mask=null_mask(n, self.missing)
         )
-    if pa.types.is_string(type_) or pa.types.is_binary(type_):
-        source = np.frombuffer(
-            values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4
-        )
-        lengths = np.zeros(n, dtype=np.int32)
-        lengths[present] = np.diff(source)
-        offsets = np.empty(n + 1, dtype=np.int32)
-        offsets[0] = source[0]
-        np.cumsum(lengths, out=offsets[1:])
-        offsets[1:] += source[0]
-        return pa.Array.from_buffers(
-            type_, n, [validity, pa.py_buffer(offsets), values.buffers()[2]]
-        )
-    data_np = np.zeros(n, dtype=type_.to_pandas_dtype())
-    data_np[present] = values.to_numpy(zero_copy_only=False)
-    return pa.Array.from_buffers(type_, n, [validity, pa.py_buffer(data_np)])
 
 
 class Attributes(AnyValues):
@@ -365,17 +197,12 @@ class Attributes(AnyValues):
                 pa.array(self.offsets, pa.int32()), _NO_KEYS, _NO_VALUES, type=ATTRIBUTES
             )
         items = super().build()
-        mask = None
-        if self.null_rows:
-            mask_np = np.zeros(len(self.offsets) - 1, dtype=bool)
-            mask_np[self.null_rows] = True
-            mask = pa.array(mask_np)
         return pa.MapArray.from_arrays(
             pa.array(self.offsets, pa.int32()),
             pa.array(self.keys, DICT_STRING),
             items,
             type=ATTRIBUTES,
-            mask=mask,
+            mask=null_mask(len(self.offsets) - 1, self.null_rows),
         )
 
 

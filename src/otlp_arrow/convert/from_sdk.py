@@ -27,6 +27,7 @@ from otlp_arrow.convert._logs import LogColumns
 from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
 from otlp_arrow.errors import ConversionError, InputTypeError
+from otlp_arrow.schema import Signal
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ def _sdk_point_columns(kind: str, points: Sequence[Any]) -> dict[str, list[Any]]
     return columns
 
 
-def convert_sdk(signal: str, data: Any) -> Converted | None:
+def convert_sdk(signal: Signal, data: Any) -> Converted | None:
     """Convert SDK objects given to ``export_<signal>``: ReadableSpan(s), ReadableLogRecord(s)
     or MetricsData. None when ``data`` is not SDK objects (the caller tries other inputs);
     InputTypeError naming the first item of a list that is not of the signal's SDK type."""

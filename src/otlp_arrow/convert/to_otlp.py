@@ -2,183 +2,39 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import (
-    AnyValue,
-    ArrayValue,
-    EntityRef,
-    KeyValue,
-    KeyValueList,
-)
+from opentelemetry.proto.common.v1.common_pb2 import EntityRef
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ExponentialHistogramDataPoint
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from otlp_arrow.schema import ATTRIBUTES, METRIC_COLUMNS, TIMESTAMP, Signal, conform
+from otlp_arrow.convert._pylists import columns_as_lists, kvs
+from otlp_arrow.convert.anyvalue_json import stored_value
+from otlp_arrow.schema import (
+    LOG_RECORD_COLUMNS,
+    METRIC_COLUMNS,
+    RESOURCE_COLUMNS,
+    SCOPE_COLUMNS,
+    SPAN_COLUMNS,
+)
 
 Row = dict[str, Any]
-
-
-def _int_times(type_: pa.DataType) -> pa.DataType:
-    """``type_`` with every timestamp replaced by int64 (nanoseconds survive ``to_pylist``)."""
-    if type_ == TIMESTAMP:
-        return pa.int64()
-    if pa.types.is_map(type_):
-        return pa.map_(type_.key_type, _int_times(type_.item_type))
-    if pa.types.is_list(type_):
-        return pa.list_(_int_times(type_.value_type))
-    if pa.types.is_struct(type_):
-        return pa.struct([f.with_type(_int_times(f.type)) for f in type_])
-    return type_
-
-
-def columns_as_lists(data: pa.Table | pa.RecordBatch, signal: Signal) -> dict[str, list[Any]]:
-    """The signal's columns of ``data`` as Python lists, times as int nanoseconds."""
-    table = conform(data, signal)
-    target = pa.schema([f.with_type(_int_times(f.type)) for f in table.schema])
-    table = table.cast(target)
-    return {name: _as_list(table.column(name)) for name in table.schema.names}
-
-
-def _as_list(column: pa.ChunkedArray) -> list[Any]:
-    """``column.to_pylist()``, converting each dictionary once instead of once per row (rows
-    of one resource then share one object, which also makes grouping them cheap), and
-    attribute maps without building a dict of every AnyValue field per value."""
-    if column.type == ATTRIBUTES:
-        return [row for chunk in column.chunks for row in _attribute_rows(chunk)]
-    if not pa.types.is_dictionary(column.type):
-        return column.to_pylist()  # type: ignore[no-any-return]
-    out: list[Any] = []
-    for chunk in column.chunks:
-        values = chunk.dictionary.to_pylist()
-        out.extend(None if i is None else values[i] for i in chunk.indices.to_pylist())
-    return out
-
-
-def _attribute_rows(chunk: pa.MapArray) -> list[list[tuple[str, dict[str, Any] | None]] | None]:
-    """The rows of an attribute map chunk as ``to_pylist`` would give them, except that each
-    value is ``{kind: item}`` for its one set field (``{}`` for an empty AnyValue, None for a
-    KeyValue without value): column by column, about twice as fast."""
-    offsets = np.asarray(chunk.offsets)  # into the whole child, also for a sliced chunk
-    first, count = int(offsets[0]), int(offsets[-1] - offsets[0])
-    keys = chunk.keys.slice(first, count)
-    if pa.types.is_dictionary(keys.type):
-        names = keys.dictionary.to_pylist()
-        key_list = [names[i] for i in keys.indices.to_pylist()]
-    else:
-        key_list = keys.to_pylist()
-    items = chunk.items.slice(first, count)
-    kinds = [f.name for f in items.type]
-    fields = items.flatten()
-    masks = np.stack([np.asarray(f.is_valid()) for f in fields]) if fields else None
-    values: list[dict[str, Any] | None] = []
-    if masks is not None and len(items):
-        kind = np.where(masks.any(axis=0), masks.argmax(axis=0), -1).tolist()
-        lists = [f.to_pylist() if masks[i].any() else [] for i, f in enumerate(fields)]
-        present = np.asarray(items.is_valid()).tolist()
-        for j, k in enumerate(kind):
-            values.append(None if not present[j] else {} if k < 0 else {kinds[k]: lists[k][j]})
-    pairs = list(zip(key_list, values, strict=True))
-    bounds = (offsets - first).tolist()
-    valid = np.asarray(chunk.is_valid()).tolist() if chunk.null_count else None
-    return [
-        pairs[bounds[r] : bounds[r + 1]] if valid is None or valid[r] else None
-        for r in range(len(chunk))
-    ]
-
-
-def _any_value(value: dict[str, Any]) -> AnyValue:
-    for name, item in value.items():
-        if item is None:
-            continue
-        if name == "array_value":
-            return AnyValue(array_value=ArrayValue(values=_json_values(json.loads(item))))
-        if name == "kvlist_value":
-            return AnyValue(kvlist_value=KeyValueList(values=_json_kvs(json.loads(item))))
-        return AnyValue(**{name: item})
-    return AnyValue()
-
-
-# The stored OTLP/JSON of arrays and kvlists (``_values.any_value_json``) back to messages,
-# field by field: several times faster than ``json_format.Parse``, which stays the fallback
-# for anything unexpected (a round-trip property test covers both).
-def _json_values(obj: dict[str, Any]) -> list[AnyValue]:
-    return [_json_any(item) for item in obj.get("values", ())]
-
-
-def _json_kvs(obj: dict[str, Any]) -> list[KeyValue]:
-    out = []
-    for item in obj.get("values", ()):
-        kv = KeyValue(key=item.get("key", ""), key_strindex=item.get("keyStrindex", 0))
-        if "value" in item:
-            kv.value.CopyFrom(_json_any(item["value"]))
-        out.append(kv)
-    return out
-
-
-def _json_any(obj: dict[str, Any]) -> AnyValue:
-    if len(obj) != 1:
-        return AnyValue() if not obj else json_format.ParseDict(obj, AnyValue())
-    ((kind, item),) = obj.items()
-    if kind == "stringValue":
-        return AnyValue(string_value=item)
-    if kind == "intValue":
-        return AnyValue(int_value=int(item))
-    if kind == "boolValue":
-        return AnyValue(bool_value=item)
-    if kind == "doubleValue":
-        return AnyValue(double_value=float(item))
-    if kind == "bytesValue":
-        return AnyValue(bytes_value=base64.b64decode(item))
-    if kind == "arrayValue":
-        return AnyValue(array_value=ArrayValue(values=_json_values(item)))
-    if kind == "kvlistValue":
-        return AnyValue(kvlist_value=KeyValueList(values=_json_kvs(item)))
-    return json_format.ParseDict(obj, AnyValue())
-
-
-def _kvs(items: list[tuple[str, dict[str, Any] | None]] | None) -> list[KeyValue]:
-    if not items:
-        return []
-    return [
-        KeyValue(key=key) if value is None else KeyValue(key=key, value=_any_value(value))
-        for key, value in items
-    ]
-
-
-_RESOURCE = (
-    "resource_attributes",
-    "resource_dropped_attributes_count",
-    "resource_entity_refs",
-    "resource_schema_url",
-)
-_SCOPE = (
-    "scope_name",
-    "scope_version",
-    "scope_attributes",
-    "scope_dropped_attributes_count",
-    "scope_schema_url",
-)
 
 
 def _scope_holders(
     cols: dict[str, list[Any]], add_resource: Callable[[], Message], scopes_field: str
 ) -> list[Message]:
     """For each row, the ScopeX message it belongs in, grouping equal resources and scopes."""
-    res_cols = [cols[name] for name in _RESOURCE]
-    scope_cols = [cols[name] for name in _SCOPE]
+    res_cols = [cols[name] for name in RESOURCE_COLUMNS]
+    scope_cols = [cols[name] for name in SCOPE_COLUMNS]
     resources: list[tuple[tuple[Any, ...], Message, list[tuple[tuple[Any, ...], Message]]]] = []
     holders: list[Message] = []
     prev_r: tuple[Any, ...] | None = None
@@ -211,7 +67,7 @@ def _set_resource(holder: Any, key: tuple[Any, ...]) -> None:
         return
     resource = holder.resource
     resource.SetInParent()
-    resource.attributes.extend(_kvs(attributes))
+    resource.attributes.extend(kvs(attributes))
     resource.dropped_attributes_count = dropped or 0
     resource.entity_refs.extend(EntityRef(**e) for e in entities or ())
 
@@ -225,33 +81,12 @@ def _set_scope(holder: Any, key: tuple[Any, ...]) -> None:
     scope.SetInParent()
     scope.name = name or ""
     scope.version = version or ""
-    scope.attributes.extend(_kvs(attributes))
+    scope.attributes.extend(kvs(attributes))
     scope.dropped_attributes_count = dropped or 0
 
 
 def _rows(cols: dict[str, list[Any]], names: tuple[str, ...]) -> Any:
     return zip(*(cols[name] for name in names), strict=True)
-
-
-_SPAN = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "trace_state",
-    "flags",
-    "name",
-    "kind",
-    "start_time",
-    "end_time",
-    "status_code",
-    "status_message",
-    "attributes",
-    "dropped_attributes_count",
-    "events",
-    "dropped_events_count",
-    "links",
-    "dropped_links_count",
-)
 
 
 def traces_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportTraceServiceRequest:
@@ -276,7 +111,7 @@ def traces_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportTraceServiceRequest
         dropped_events,
         links,
         dropped_links,
-    ) in zip(holders, _rows(cols, _SPAN), strict=True):
+    ) in zip(holders, _rows(cols, SPAN_COLUMNS), strict=True):
         holder.spans.add(  # type: ignore[attr-defined]
             trace_id=trace_id,
             span_id=span_id,
@@ -287,13 +122,13 @@ def traces_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportTraceServiceRequest
             kind=kind,
             start_time_unix_nano=start or 0,
             end_time_unix_nano=end or 0,
-            attributes=_kvs(attributes),
+            attributes=kvs(attributes),
             dropped_attributes_count=dropped_attrs,
             events=[
                 Span.Event(
                     time_unix_nano=e["time"] or 0,
                     name=e["name"],
-                    attributes=_kvs(e["attributes"]),
+                    attributes=kvs(e["attributes"]),
                     dropped_attributes_count=e["dropped_attributes_count"],
                 )
                 for e in events
@@ -304,7 +139,7 @@ def traces_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportTraceServiceRequest
                     trace_id=lk["trace_id"],
                     span_id=lk["span_id"],
                     trace_state=lk["trace_state"],
-                    attributes=_kvs(lk["attributes"]),
+                    attributes=kvs(lk["attributes"]),
                     dropped_attributes_count=lk["dropped_attributes_count"],
                     flags=lk["flags"],
                 )
@@ -322,7 +157,7 @@ _METRIC = (*METRIC_COLUMNS, "metric_metadata")
 def _exemplars(exemplars: list[Row] | None) -> list[dict[str, Any]]:
     return [
         {
-            "filtered_attributes": _kvs(ex["filtered_attributes"]),
+            "filtered_attributes": kvs(ex["filtered_attributes"]),
             "time_unix_nano": ex["time"] or 0,
             "as_double": ex["value_double"],
             "as_int": ex["value_int"],
@@ -335,7 +170,7 @@ def _exemplars(exemplars: list[Row] | None) -> list[dict[str, Any]]:
 
 def _point(kind: str, row: Row) -> dict[str, Any]:
     point: dict[str, Any] = {
-        "attributes": _kvs(row["attributes"]),
+        "attributes": kvs(row["attributes"]),
         "start_time_unix_nano": row["start_time"] or 0,
         "time_unix_nano": row["time"] or 0,
         "flags": row["flags"],
@@ -378,7 +213,7 @@ def metrics_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportMetricsServiceRequ
         if holder is not prev_holder or key != prev_key:
             name, description, unit, _, temporality, monotonic, metadata = key
             metric = holder.metrics.add(  # type: ignore[attr-defined]
-                name=name, description=description, unit=unit, metadata=_kvs(metadata)
+                name=name, description=description, unit=unit, metadata=kvs(metadata)
             )
             data_msg = getattr(metric, kind)
             data_msg.SetInParent()
@@ -390,21 +225,6 @@ def metrics_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportMetricsServiceRequ
             prev_holder, prev_key = holder, key
         points.add(**_point(kind, dict(zip(names, values, strict=True))))
     return request
-
-
-_LOG = (
-    "time",
-    "observed_time",
-    "severity_number",
-    "severity_text",
-    "body",
-    "attributes",
-    "dropped_attributes_count",
-    "flags",
-    "trace_id",
-    "span_id",
-    "event_name",
-)
 
 
 def logs_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportLogsServiceRequest:
@@ -423,14 +243,14 @@ def logs_to_otlp(data: pa.Table | pa.RecordBatch) -> ExportLogsServiceRequest:
         trace_id,
         span_id,
         event_name,
-    ) in zip(holders, _rows(cols, _LOG), strict=True):
+    ) in zip(holders, _rows(cols, LOG_RECORD_COLUMNS), strict=True):
         holder.log_records.add(  # type: ignore[attr-defined]
             time_unix_nano=time or 0,
             observed_time_unix_nano=observed or 0,
             severity_number=severity_number,
             severity_text=severity_text,
-            body=None if body is None else _any_value(body),
-            attributes=_kvs(attributes),
+            body=None if body is None else stored_value(body),
+            attributes=kvs(attributes),
             dropped_attributes_count=dropped,
             flags=flags,
             trace_id=trace_id or b"",
