@@ -84,8 +84,9 @@ class OtlpLibrary:
             {signal: config.retention(signal) for signal in SIGNALS},
             config.retention_interval,
             seal_files=config.seal == "parquet",
-            on_written=self._forwarder.offer if self._forwarder else None,
+            on_written=self._forwarder.nudge if self._forwarder else None,
             sync=self.durability == "synced",
+            retention_guard=self._forwarder,
         )
         self._pipeline = Pipeline(
             self._writer,
@@ -198,7 +199,7 @@ class OtlpLibrary:
         self._shut_down = True
         _RUNNING.discard(self)
         self._pipeline.close(timeout_millis / 1000)
-        if self._forwarder is not None:  # drains for at most forward_timeout
+        if self._forwarder is not None:  # drains for at most forward_timeout, saves the cursor
             self._forwarder.close(min(timeout_millis / 1000, self.config.forward_timeout))
 
     def counters(self) -> LibraryStats:
