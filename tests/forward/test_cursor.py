@@ -18,7 +18,7 @@ import pytest
 from otlp_arrow import OtlpLibrary, read_table
 from otlp_arrow.service import Service
 from tests import sample
-from tests.forward.endpoint import HttpEndpoint, free_port
+from tests.forward.endpoint import HttpEndpoint, Reply, free_port
 from tests.helpers import T0, span_batch, start_serve, stop_serve, wait_for
 
 FAST_ENV = {
@@ -101,6 +101,31 @@ def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(
         stop_serve(second)
     assert received_ids(down) == stored_ids(out)  # every row, none twice
     assert len(down.items("logs")) == 120
+
+
+def test_after_a_crash_every_row_arrives_at_least_once(tmp_path: Path) -> None:
+    endpoint = HttpEndpoint().start()
+    endpoint.script.extend([Reply(), Reply(), Reply(delay=3.0)])  # the third one hangs
+    out = tmp_path / "data"
+    env = {**FAST_ENV, "OTLP_ARROW_FORWARD_ENDPOINT": endpoint.url}
+    env["OTLP_ARROW_FORWARD_TIMEOUT"] = "10s"
+    try:
+        first, ports = start_serve(out, "--grpc-port", "0", "--http-port", "0", env=env)
+        post(ports["HTTP"], "traces", sample.traces(300, start_ns=T0, seed=8))
+        wait_for(lambda: len(endpoint.attempts) >= 3, "the hanging request")
+        first.kill()  # kill -9 while a request is in flight: its ack is never saved
+        first.communicate(timeout=30)
+        wait_for(lambda: len(endpoint.items("traces")) >= 150, "the hung request's rows")
+        second, ports = start_serve(out, "--grpc-port", "0", "--http-port", "0", env=env)
+        try:
+            wait_for(lambda: set(received_ids(endpoint)) == set(stored_ids(out)), "delivery")
+        finally:
+            stop_serve(second)
+    finally:
+        endpoint.stop()
+    received, stored = received_ids(endpoint), stored_ids(out)
+    assert set(received) == set(stored) and len(stored) == 300
+    assert len(received) == 350  # the request whose ack was lost, twice; nothing else
 
 
 def test_a_remote_that_stays_down_shows_lag_and_never_slows_local_writes(

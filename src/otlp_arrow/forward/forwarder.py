@@ -83,6 +83,8 @@ class Forwarder:
         self.dropped: Counter[Signal] = Counter()
         self._warned_dropping = False
         self._logged: set[str] = set()
+        # before the writer exists: a new cursor starts exactly at what is stored now
+        self._start()
         self._thread = threading.Thread(target=self._run, name="otlp-arrow-forward", daemon=True)
         self._thread.start()
         log.info(
@@ -102,10 +104,10 @@ class Forwarder:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                if self._cursor is None and not self._start():
-                    if self._closing.is_set():
+                if self._cursor is None:
+                    if self._closing.wait(LEASE_RETRY_S):  # stopping: no lease to take now
                         return
-                    self._wake.wait(LEASE_RETRY_S)
+                    self._start()
                     continue
                 try:
                     progressed = self._pass()
@@ -290,6 +292,7 @@ class Forwarder:
         if known is None:
             return
         lost = 0
+        view = self._view()  # another process's saved cursor if it holds the lease
         with self._lock:
             position = self._cursor.positions[known] if self._cursor else None
         for info in files:
@@ -299,7 +302,7 @@ class Forwarder:
             except StorageError:
                 rows = 0
             with self._lock:
-                sent = position.rows_sent(stem) if position else 0
+                sent = view.positions[known].rows_sent(stem) if view else 0
                 lost += max(0, rows - max(sent, self._in_flight.get(stem, 0)))
                 if position is not None:
                     position.advance(stem, rows)
