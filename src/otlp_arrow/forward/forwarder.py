@@ -196,11 +196,15 @@ class Forwarder:
                 tail.close()
             closed, batches = True, numbered(parquet_batches(path, start), start)
         else:
-            closed = not locks.is_held(path)  # before reading: then nothing more can come
             tail = self._tails.get(stem) or self._tails.setdefault(stem, StreamTail(path))
             before = tail.rows_read
             new = tail.read()
-            closed = closed or tail.ended
+            closed = tail.ended
+            # no end-of-stream marker: is its writer gone (killed)? The lock is only probed
+            # then, so sealers and retention claiming closed files never meet the probe
+            if not closed and not locks.is_held(path):
+                new += tail.read()  # nothing more can come now
+                closed = True
             batches = numbered(iter(new), before)
         for first, table in requests_after(batches, start, self.config.forward_batch_rows):
             for request, rows in requests_of(signal, table, self.config.forward_batch_rows):
