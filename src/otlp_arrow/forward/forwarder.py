@@ -157,8 +157,10 @@ class Forwarder:
         """Send what is new in every signal's files; True if anything was sent."""
         assert self._cursor is not None
         progressed = False
+        listed: set[str] = set()
         for signal in self.signals:
             files = reader.signal_files(self.output_dir, signal)
+            listed.update(info.path.stem for info in files)
             position = self._cursor.positions[signal]
             for info in files:
                 stem = info.path.stem
@@ -170,10 +172,23 @@ class Forwarder:
                 if self._stop.is_set():
                     return progressed
             self._compact(position, {info.path.stem for info in files})
+        self._close_tails(listed)
         if not progressed:
             with self._lock:
                 self._warned_dropping = False  # caught up: a new spell of drops is logged
         return progressed
+
+    def _close_tails(self, listed: set[str]) -> None:
+        """Close the streams that are done or gone (deleted by retention: an open handle
+        would keep its disk space), and forget where gone files were."""
+        assert self._cursor is not None
+        for stem in list(self._tails):
+            with self._lock:
+                done = any(p.is_done(stem) for p in self._cursor.positions.values())
+            if done or stem not in listed:
+                self._tails.pop(stem).close()
+        for stem in [s for s in self._paths if s not in listed]:
+            del self._paths[stem]
 
     def _forward_or_skip(self, signal: Signal, position: Position, stem: str, path: Path) -> bool:
         try:
