@@ -77,24 +77,30 @@ class OtlpLibrary:
             from otlp_arrow.forward.forwarder import Forwarder
 
             self._forwarder = Forwarder(config)
-        self._writer = Writer(
-            config.output_dir,
-            config.rotation,
-            config.ipc_compression,
-            {signal: config.retention(signal) for signal in SIGNALS},
-            config.retention_interval,
-            seal_files=config.seal == "parquet",
-            on_written=self._forwarder.offer if self._forwarder else None,
-            sync=self.durability == "synced",
-        )
-        self._pipeline = Pipeline(
-            self._writer,
-            max_rows=config.max_buffer_rows,
-            max_bytes=config.max_buffer_bytes,
-            batch_rows=config.batch_rows,
-            write_interval_s=config.write_interval,
-            durability=self.durability,
-        )
+        try:
+            self._writer = Writer(
+                config.output_dir,
+                config.rotation,
+                config.ipc_compression,
+                {signal: config.retention(signal) for signal in SIGNALS},
+                config.retention_interval,
+                seal_files=config.seal == "parquet",
+                on_written=self._forwarder.nudge if self._forwarder else None,
+                sync=self.durability == "synced",
+                retention_guard=self._forwarder,
+            )
+            self._pipeline = Pipeline(
+                self._writer,
+                max_rows=config.max_buffer_rows,
+                max_bytes=config.max_buffer_bytes,
+                batch_rows=config.batch_rows,
+                write_interval_s=config.write_interval,
+                durability=self.durability,
+            )
+        except BaseException:  # the forwarder holds a lease and runs a thread: stop it
+            if self._forwarder is not None:
+                self._forwarder.close(0)
+            raise
         self._shut_down = False
         _RUNNING.add(self)
         log.debug("otlp-arrow writing to %s", config.output_dir)
@@ -198,7 +204,7 @@ class OtlpLibrary:
         self._shut_down = True
         _RUNNING.discard(self)
         self._pipeline.close(timeout_millis / 1000)
-        if self._forwarder is not None:  # drains for at most forward_timeout
+        if self._forwarder is not None:  # drains for at most forward_timeout, saves the cursor
             self._forwarder.close(min(timeout_millis / 1000, self.config.forward_timeout))
 
     def counters(self) -> LibraryStats:

@@ -76,7 +76,7 @@ def test_forward_from_one_serve_to_another(tmp_path: Path, protocol: str) -> Non
         )
         for signal, request in sample_requests().items():
             post(first_ports["HTTP"], signal, request)
-        log = stop_serve(first)  # stopping drains the forward queue
+        log = stop_serve(first)  # stopping sends what is stored (forward_timeout)
         assert "forwarding stopped with" not in log
         expected = {s: read_table(tmp_path / "first", s).num_rows for s in SIGNALS}
         assert expected == {"traces": 300, "metrics": 120, "logs": 150}

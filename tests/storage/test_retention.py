@@ -39,6 +39,17 @@ def test_plan_combines_age_and_size() -> None:
     assert [f.path.name for f in doomed] == ["f0", "f1", "f2"]
 
 
+def test_plan_keeps_unforwarded_files_from_age_but_not_from_size() -> None:
+    files = _files((300, 40), (200, 40), (100, 40), (0, 40))
+    protected = {Path("f0"), Path("f1")}
+    by_age = plan(files, NOW, RetentionPolicy(max_age_s=150, max_bytes=0), protected=protected)
+    assert by_age == []  # f0 and f1 are old enough, but not forwarded yet
+    both = plan(files, NOW, RetentionPolicy(max_age_s=250, max_bytes=90), protected=protected)
+    assert [f.path.name for f in both] == ["f0", "f1"]  # the size limit forces it
+    size = plan(files, NOW, RetentionPolicy(0, 90), keep={Path("f0")}, protected=protected)
+    assert [f.path.name for f in size] == ["f1", "f2"]
+
+
 def test_retention_by_size_on_real_files(tmp_path: Path) -> None:
     with OtlpLibrary(
         output_dir=tmp_path,

@@ -291,22 +291,6 @@ class Config:
         low=1,
         high=1_000_000,
     )
-    forward_queue_rows: int = _setting(
-        200_000,
-        _parse_int,
-        "Most rows waiting to be forwarded; beyond it the oldest batches are dropped for "
-        "forwarding (counted; the local files keep them).",
-        low=1,
-        high=1_000_000_000,
-    )
-    forward_queue_bytes: int = _setting(
-        64 * 1024**2,
-        parse_size,
-        "Most bytes waiting to be forwarded (same rule as `forward_queue_rows`).",
-        low=1024,
-        high=2**40,
-        unit="size",
-    )
     forward_retry_initial: float = _setting(
         0.5,
         parse_duration,

@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from otlp_arrow.config import Config, parse_duration
 from otlp_arrow.errors import ConfigError
+from otlp_arrow.forward.batches import requests_of
 from otlp_arrow.forward.delivery import make_delivery
-from otlp_arrow.forward.forwarder import requests_of
 from otlp_arrow.query import connect, time_filter
 from otlp_arrow.schema import Signal
 

@@ -13,7 +13,7 @@ from otlp_arrow.library import LibraryStats
 from otlp_arrow.receivers.handover import Counters, ReceiverCounters
 from otlp_arrow.schema import Signal
 
-Samples = Iterable[tuple[dict[str, str], int]]
+Samples = Iterable[tuple[dict[str, str], int | float]]
 
 _RECEIVER: list[tuple[Callable[[ReceiverCounters], int], str, str]] = [
     (lambda c: c.requests, "otlp_arrow_requests_total", "OTLP export requests received"),
@@ -99,28 +99,17 @@ _FORWARD_PER_SIGNAL: list[tuple[Callable[[ForwardStats], Mapping[Signal, int]], 
     (
         lambda f: f.rows_dropped,
         "otlp_arrow_forward_rows_dropped_total",
-        "rows dropped from the full forward queue (still in the local files)",
-    ),
-    (
-        lambda f: f.rows_dropped_at_shutdown,
-        "otlp_arrow_forward_rows_unsent_at_shutdown_total",
-        "rows not yet sent when forwarding stopped (still in the local files)",
+        "rows retention by size deleted before they were forwarded",
     ),
 ]
 
 _FORWARD: list[tuple[Callable[[ForwardStats], int], str, str, str]] = [
     (lambda f: f.retries, "otlp_arrow_forward_retries_total", "counter", "retried requests"),
     (
-        lambda f: f.queued_rows,
-        "otlp_arrow_forward_queue_rows",
+        lambda f: f.lease_held,
+        "otlp_arrow_forward_lease",
         "gauge",
-        "rows waiting to be forwarded",
-    ),
-    (
-        lambda f: f.queued_bytes,
-        "otlp_arrow_forward_queue_bytes",
-        "gauge",
-        "bytes waiting to be forwarded",
+        "1 while this process forwards the directory to the endpoint (holds the lease)",
     ),
     (
         lambda f: f.breaker_state_number,
@@ -174,6 +163,20 @@ def render(receivers: Counters, library: LibraryStats, ready: bool) -> str:
         )
         for get_f, name, kind, text in _FORWARD:
             _family(lines, name, kind, text, [({}, get_f(forward))])
+        _family(
+            lines,
+            "otlp_arrow_forward_lag_rows",
+            "gauge",
+            "rows stored but not forwarded yet",
+            (({"signal": s}, v) for s, v in sorted(forward.lag_rows.items())),
+        )
+        _family(
+            lines,
+            "otlp_arrow_forward_lag_seconds",
+            "gauge",
+            "age of the oldest file holding rows not forwarded yet (an upper bound)",
+            (({"signal": s}, round(v, 3)) for s, v in sorted(forward.lag_seconds.items())),
+        )
     return "\n".join(lines) + "\n"
 
 

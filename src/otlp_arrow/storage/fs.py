@@ -185,3 +185,33 @@ def replace(source: Path, target: Path) -> None:
         source.replace(target)
     except OSError as exc:
         raise StorageError(f"cannot rename {source} to {target}: {describe(exc)}", target) from exc
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: written to a hidden temporary file, synced,
+    renamed over ``path``, and the directory synced, so a crash leaves the old or the new
+    content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            sync(handle)
+        replace(tmp, path)
+        sync_dir(path.parent)
+    except OSError as exc:  # StorageError too
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"cannot write {path}: {describe(exc)}", path) from exc
+
+
+def open_shared(path: Path) -> BinaryIO:
+    """Open ``path`` for appending, creating it (and its parents) if needed: a file several
+    processes open, e.g. to take turns holding its lock."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("ab")
+    except OSError as exc:
+        raise StorageError(f"cannot open {path}: {describe(exc)}", path) from exc

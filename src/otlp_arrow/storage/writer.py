@@ -204,9 +204,11 @@ class Writer:
         seal_files: bool = True,
         on_written: Callable[[Signal, pa.RecordBatch], None] | None = None,
         sync: bool = False,
+        retention_guard: retention.Guard | None = None,
     ) -> None:
         self.output_dir = output_dir
         self.on_written = on_written  # told of every batch once it is in a file
+        self.retention_guard = retention_guard  # the forwarder: keeps unforwarded files
         self.sealer = seal.Sealer() if seal_files else None
         self.writers = {
             s: SignalWriter(
@@ -267,7 +269,12 @@ class Writer:
                 continue
             keep = [writer.open_path] if writer.open_path else []
             deleted = retention.apply(
-                self.output_dir / signal, now, policy, keep, rows_of=reader.count_rows
+                self.output_dir / signal,
+                now,
+                policy,
+                keep,
+                rows_of=reader.count_rows,
+                guard=self.retention_guard,
             )
             self.files_deleted += len(deleted)
             rows = sum(f.rows or 0 for f in deleted)

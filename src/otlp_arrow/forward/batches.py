@@ -1,0 +1,51 @@
+"""Stored rows as forwarding requests: pure functions shared by the forwarder and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from otlp_arrow.convert import arrow_to_otlp
+from otlp_arrow.schema import Signal
+
+
+def requests_of(
+    signal: Signal, batch: pa.RecordBatch | pa.Table, rows_per_request: int
+) -> list[tuple[Any, int]]:
+    """``batch`` as OTLP requests of at most ``rows_per_request`` rows: (request, rows)."""
+    out = []
+    for start in range(0, batch.num_rows, rows_per_request):
+        part = batch.slice(start, rows_per_request)
+        out.append((arrow_to_otlp(part, signal), part.num_rows))
+    return out
+
+
+def numbered(batches: Iterator[pa.RecordBatch], first: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """``batches`` with the file's row number of their first row, counting from ``first``."""
+    for batch in batches:
+        yield first, batch
+        first += batch.num_rows
+
+
+def requests_after(
+    batches: Iterator[tuple[int, pa.RecordBatch]], start: int, rows: int
+) -> Iterator[tuple[int, pa.Table]]:
+    """The rows from row ``start`` on, regrouped into tables of about ``rows`` rows (whole
+    requests), each with the row number of its first row."""
+    pending: list[pa.RecordBatch] = []
+    count, first = 0, start
+    for number, batch in batches:
+        if number + batch.num_rows <= start:
+            continue
+        if number < start:
+            batch = batch.slice(start - number)
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield first, pa.Table.from_batches(pending)
+            first += count
+            pending, count = [], 0
+    if pending:
+        yield first, pa.Table.from_batches(pending)
