@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -176,3 +177,36 @@ def test_a_request_not_written_in_time_is_withdrawn() -> None:
     holder.join(10)
     pipeline.close(5)
     assert sink.written == [1]  # the withdrawn request was never written
+
+
+def test_synced_library_writes_rotates_and_reads_back(tmp_path: Path) -> None:
+    """The real writer in ``synced`` mode: files and their new partition directories are
+    fsync'd as rows are acknowledged and as files close on rotation."""
+    from otlp_arrow import OtlpLibrary, read_table
+    from tests.helpers import all_sealed
+
+    with OtlpLibrary(
+        output_dir=tmp_path, durability="synced", rotate_bytes="32KiB", write_interval="1h"
+    ) as library:
+        assert library.durability == "synced" and library.writable
+        for seed in range(6):
+            library.export_traces(span_batch(60, seed))  # returns once synced: no flush
+        assert read_table(tmp_path, "traces").num_rows == 360
+    assert all_sealed(tmp_path, "traces")
+
+
+def test_written_library_raises_storage_error_and_keeps_nothing(tmp_path: Path) -> None:
+    """In-process, a durable export that cannot be written raises StorageError at once (a
+    directory stands where the next file would go), and nothing of it stays buffered."""
+    from otlp_arrow import OtlpLibrary
+
+    blocked = tmp_path / "traces"
+    blocked.write_text("a file where the signal's directory should be")
+    library = OtlpLibrary(output_dir=tmp_path, durability="written")
+    try:
+        with pytest.raises(StorageError, match="traces"):
+            library.export_traces(span_batch(5))
+        assert library.stats()["buffered_rows"] == 0 and not library.writable
+    finally:
+        blocked.unlink()
+        library.shutdown()

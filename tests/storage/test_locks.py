@@ -149,3 +149,25 @@ def test_kill_minus_9_while_sealing_then_an_immediate_restart(tmp_path: Path) ->
     ids = table.column("span_id").to_pylist()
     assert len(ids) == len(set(ids))  # no row twice
     assert table.num_rows >= flushed_rows  # everything a returned flush() reported written
+
+
+def test_locks_say_clearly_what_they_cannot_do(tmp_path: Path) -> None:
+    """A directory is no file to lock: StorageError naming it, not a raw OSError."""
+    with pytest.raises(Exception, match=str(tmp_path)) as info:
+        locks.is_held(tmp_path)
+    assert type(info.value).__name__ == "StorageError"
+    with pytest.raises(Exception, match=str(tmp_path)), locks.Claim(tmp_path):
+        pass
+    gone = tmp_path / "gone.arrows"
+    with locks.Claim(gone) as owned:
+        assert owned is False
+    assert locks.remove_if_free(gone, stop=tmp_path) is False
+
+
+def test_a_claim_keeps_others_off_and_remove_if_free_respects_it(tmp_path: Path) -> None:
+    path = tmp_path / "x.arrows"
+    path.write_bytes(b"x")
+    with locks.Claim(path) as owned:
+        assert owned and locks.is_held(path)
+        assert locks.remove_if_free(path, stop=tmp_path) is False  # claimed: left alone
+    assert locks.remove_if_free(path, stop=tmp_path) is True and not path.exists()

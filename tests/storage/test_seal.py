@@ -128,3 +128,14 @@ def test_sealing_failure_leaves_the_stream_and_no_partial_file(tmp_path: Path) -
         seal.seal_file(stream, tmp_path / "metrics")
     assert stream.read_bytes() == before
     assert not list(stream.parent.glob(".*"))
+
+
+def test_a_stream_sealed_after_it_was_listed_is_read_from_its_parquet_copy(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, seal="off")
+    stream = data_files(tmp_path, "traces")[0]
+    rows = sum(batch.num_rows for batch in read_file(stream))
+    assert seal.seal_file(stream, tmp_path / "traces") is not None  # a reader listed it before
+    assert not stream.exists()
+    assert sum(batch.num_rows for batch in read_file(stream)) == rows

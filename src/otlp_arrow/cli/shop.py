@@ -75,6 +75,7 @@ class Shop:
 
         self.rate = rate
         self.random = random.Random(seed)
+        self.charges = 0  # payments attempted: which ones fail does not depend on luck
         self.requests = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -262,7 +263,8 @@ class Shop:
             "card-provider authorize", attributes={"payment.provider": "demo-pay"}
         ):
             self._work(0.01, 0.05)
-            if self.random.random() < 0.15:
+            self.charges += 1
+            if self.charges % 7 == 3:  # one payment in seven fails (~14 %), from the third on
                 payment.logger.warning("card declined by the provider")
                 raise PaymentDeclinedError("card declined (simulated)")
         payment.logger.info("payment authorized")

@@ -13,7 +13,12 @@ import pyarrow.parquet as pq
 
 from otlp_arrow.schema import Signal, schema_for
 from otlp_arrow.storage import fs
-from otlp_arrow.storage.layout import DATA_SUFFIXES, SEALED_SUFFIX, without_sealed_duplicates
+from otlp_arrow.storage.layout import (
+    DATA_SUFFIXES,
+    SEALED_SUFFIX,
+    sealed_path,
+    without_sealed_duplicates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,8 @@ def read_file(path: Path) -> Iterator[pa.RecordBatch]:
         yield from _read_parquet(path)
         return
     source = fs.open_read(path)
-    if source is None:
+    if source is None:  # sealed since it was listed: the Parquet copy is in place before the
+        yield from _read_parquet(sealed_path(path))  # stream goes (or retention took both)
         return
     with source:
         try:
