@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benches
 	$(BIN)/ruff format --check src tests benches
 	$(BIN)/mypy
-	tools/js/node_modules/.bin/biome ci --error-on-warnings --config-path tools/js src/otlp_arrow/viewer/static/app.js
+	tools/js/node_modules/.bin/biome ci --error-on-warnings --config-path tools/js src/otlp_arrow/viewer/static/*.js
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,8 +14,13 @@ import pytest
 
 from otlp_arrow import ReceiverError, connect
 from otlp_arrow.viewer import Viewer
+from otlp_arrow.viewer.app import ASSETS
 from tests.helpers import T0
 from tests.viewer.data import MINUTE, store_odd_metrics, store_rounds
+
+STATIC = Path(__file__).parents[2] / "src/otlp_arrow/viewer/static"
+#: the viewer's classic scripts, in the order index.html loads them
+SCRIPTS = ["dom.js", "api.js", "traces.js", "metrics.js", "logs.js", "app.js"]
 
 
 @pytest.fixture(scope="module")
@@ -158,18 +164,31 @@ def test_nothing_but_assets_and_api_is_served(base: str, stored: Path) -> None:
         assert headers["x-content-type-options"] == "nosniff"
     status, headers, _ = get(base, "/api/status", method="POST")
     assert status == 405 and headers["allow"] == "GET, HEAD"
-    status, headers, body = get(base, "/assets/app.js")
-    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    for name in SCRIPTS:
+        status, headers, body = get(base, f"/assets/{name}")
+        assert status == 200 and headers["content-type"].startswith("text/javascript"), name
+        assert body.startswith(b"// otlp-arrow viewer, " + name.encode()), name
+    _, _, body = get(base, "/assets/dom.js")
     assert b"replaceChildren" in body
 
 
-def test_the_script_fits_in_120_columns() -> None:
-    """Biome (make test) formats app.js to 120 columns, but does not break long strings."""
-    script = Path(__file__).parents[2] / "src/otlp_arrow/viewer/static/app.js"
+def test_every_script_is_served_and_loaded_in_order() -> None:
+    """Each static .js file is in the asset table and index.html loads them all, in order."""
+    assert sorted(p.name for p in STATIC.glob("*.js")) == sorted(SCRIPTS)
+    assert [name for name, _ in ASSETS.values() if name.endswith(".js")] == SCRIPTS
+    page = (STATIC / "index.html").read_text("utf-8")
+    loaded = re.findall(r'<script src="/assets/([^"]+)" defer></script>', page)
+    assert loaded == SCRIPTS and page.count("<script") == len(SCRIPTS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_scripts_fit_in_120_columns(name: str) -> None:
+    """Biome (make test) formats the scripts to 120 columns, but does not break long strings."""
+    script = STATIC / name
     long = [
         n for n, line in enumerate(script.read_text("utf-8").splitlines(), 1) if len(line) > 120
     ]
-    assert long == [], f"app.js lines over 120 characters: {long}"
+    assert long == [], f"{name} lines over 120 characters: {long}"
 
 
 def test_security_headers_on_every_response(base: str) -> None:

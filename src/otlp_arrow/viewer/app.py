@@ -39,8 +39,14 @@ SECURITY_HEADERS = {
 }
 
 #: URL path -> (packaged file, content type). Nothing else is ever served from the package.
+#: The scripts are classic scripts that index.html loads in this order.
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
+    "/assets/dom.js": ("dom.js", "text/javascript; charset=utf-8"),
+    "/assets/api.js": ("api.js", "text/javascript; charset=utf-8"),
+    "/assets/traces.js": ("traces.js", "text/javascript; charset=utf-8"),
+    "/assets/metrics.js": ("metrics.js", "text/javascript; charset=utf-8"),
+    "/assets/logs.js": ("logs.js", "text/javascript; charset=utf-8"),
     "/assets/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/assets/app.css": ("app.css", "text/css; charset=utf-8"),
 }
