@@ -12,13 +12,13 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 # OpenTelemetry JS, a real OTLP/JSON client for tests/receivers/test_js_client.py, and
-# Biome, the formatter and linter `make test` runs on the viewer's app.js (tools/js)
+# Biome, the formatter and linter `make test` runs on the viewer's scripts (tools/js)
 if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/js --no-audit --no-fund --silent
     npm ci --prefix tools/js --no-audit --no-fund --silent
 else
     echo "npm not found: the OpenTelemetry JS client test will be skipped (and fail on CI)," \
-         "and make test cannot check app.js (Biome) until npm is installed" >&2
+         "and make test cannot check the viewer's scripts (Biome) until npm is installed" >&2
 fi
 # Chromium and its driver (Debian packages) for the web viewer's browser tests
 # (tests/viewer/test_browser.py). Installed when missing and we may: as root with apt-get.
