@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -133,6 +133,9 @@ class HttpReceiver:
                     body = _gunzip(body, self._max)
             except _TooLargeError as exc:
                 return _status(413, str(exc), content_type)
+            except ClientDisconnect:  # nobody to answer: one debug line, no traceback
+                log.debug("OTLP/HTTP client %s went away mid-request", _peer(request))
+                return Response(status_code=400)
             except ValueError as exc:
                 return _status(400, str(exc), content_type)
             try:
@@ -191,17 +194,33 @@ def _convert(body: bytes, content_type: str, message_type: type[Message]) -> Con
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress at most ``limit`` bytes: a gzip bomb stops at the limit, not in memory."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise ValueError(f"body is not valid gzip: {exc}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise _TooLargeError(f"request body larger than {limit} bytes after decompression")
-    if not inflater.eof:
-        raise ValueError("body is not valid gzip: truncated")
-    return data
+    """Decompress every member of a gzip body (RFC 1952 allows several, concatenated) up to
+    ``limit`` bytes in all: a gzip bomb stops at the limit, not in memory. Anything after the
+    last member that is not another member (trailing garbage) is refused."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            data = inflater.decompress(rest, limit - size + 1)
+        except zlib.error as exc:
+            what = "trailing data after the gzip stream" if parts else "body"
+            raise ValueError(f"{what} is not valid gzip: {exc}") from None
+        size += len(data)
+        if size > limit or inflater.unconsumed_tail:
+            raise _TooLargeError(f"request body larger than {limit} bytes after decompression")
+        if not inflater.eof:
+            raise ValueError("body is not valid gzip: truncated")
+        parts.append(data)
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
+
+
+def _peer(request: Request) -> str:
+    client = request.client
+    return f"{client.host}:{client.port}" if client is not None else "(unknown)"
 
 
 def _encoded(
