@@ -96,6 +96,8 @@ def replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     until = parse_moment(args.until) if args.until else None
     summary = run_replay(config, signals, since=since, until=until, progress=sys.stderr)
     print_summary(summary, config.forward_endpoint)
+    if summary.abandoned:
+        sys.stderr.write(f"otlp-arrow: error: {summary.abandoned}\n")
     if summary.interrupted:
         return 130
     return 0 if summary.complete else 1

@@ -13,6 +13,7 @@ from otlp_arrow.config.values import (
     _parse_secret,
     _show_duration,
     _show_size,
+    redact_url,
 )
 from otlp_arrow.errors import ConfigError
 
@@ -70,7 +71,7 @@ def _shown(f: dataclasses.Field[Any], raw: Any) -> str:
     if f.metadata["parse"] in (_parse_secret, _parse_headers):
         text = str(raw)
         return repr(text) if text.startswith("file:") else "'***'"
-    return repr(raw)
+    return redact_url(repr(raw))
 
 
 def _bounds(f: dataclasses.Field[Any]) -> str:

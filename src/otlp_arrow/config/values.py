@@ -146,10 +146,23 @@ def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
     return tuple(out)
 
 
+_USER_INFO = re.compile(r"(//)[^/?#@]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user-info of any URL in it (``//user:password@``) as ``//***@``."""
+    return _USER_INFO.sub(r"\1***@", text)
+
+
 def _parse_endpoint(value: Any) -> str:
     text = str(value).strip().rstrip("/")
     if not text:
         return ""
+    if _USER_INFO.search(text):  # refused, not redacted: a URL is logged and shown in many places
+        raise ValueError(
+            "credentials in the URL are not allowed (they would be logged and shown); "
+            "give them as forward_basic_auth (user:password) or forward_bearer_token"
+        )
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
         raise ValueError("expected a URL such as http://collector:4318 or https://otlp.example.com")
     return text
