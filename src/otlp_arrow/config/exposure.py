@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from otlp_arrow.config.fields import _setting
-from otlp_arrow.config.values import parse_duration
+from otlp_arrow.config.values import _parse_int, parse_duration, parse_size
+
+_DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -18,12 +20,61 @@ class ExposureSettings:
     """Limits, TLS and authentication of the listeners (see docs/operations.md, "Securing
     otlp-arrow")."""
 
+    max_connections: int = _setting(
+        512,
+        _parse_int,
+        "Most connections open at once on each listener (OTLP/gRPC, OTLP/HTTP, the viewer); "
+        "a connection beyond it is closed at once. Lowered at start so every listener's fits in "
+        "the open-file limit (whose soft value is raised to the hard one where the platform "
+        "allows).",
+        low=1,
+        high=1_000_000,
+    )
+    header_timeout: float = _setting(
+        10.0,
+        parse_duration,
+        "Time a client has to send a request's headers, from connecting or from the previous "
+        "response (OTLP/HTTP, the viewer; for OTLP/gRPC, the connection handshake). A "
+        "connection that takes longer (slowloris) is closed.",
+        low=0.1,
+        high=3600.0,
+        unit="duration",
+    )
+    body_timeout: float = _setting(
+        30.0,
+        parse_duration,
+        "Time an OTLP/HTTP client has to send a request's body once its headers are in; "
+        "beyond it the answer is 408 and the connection is closed.",
+        low=0.1,
+        high=3600.0,
+        unit="duration",
+    )
+    idle_timeout: float = _setting(
+        30.0,
+        parse_duration,
+        "An idle connection (no request in progress) is closed after this long.",
+        low=1.0,
+        high=_DAY,
+        unit="duration",
+    )
+    max_inflight_bytes: int = _setting(
+        256 * 1024**2,
+        parse_size,
+        "Most bytes all requests being received, decompressed and converted may hold together "
+        "(a request counts its body, its decompressed body and 3 times that for the "
+        "conversion). A request beyond it is refused, 429 / `RESOURCE_EXHAUSTED` with a retry "
+        "delay; one request alone is always admitted. 0: no limit.",
+        low=1024**2,
+        high=2**40,
+        zero_ok=True,
+        unit="size",
+    )
     replay_resolve_timeout: float = _setting(
         60.0,
         parse_duration,
         "How long `otlp-arrow replay` retries an endpoint whose host name does not resolve "
         "before it stops with exit code 1 (`serve` keeps retrying, counted).",
         low=0.1,
-        high=86400.0,
+        high=_DAY,
         unit="duration",
     )

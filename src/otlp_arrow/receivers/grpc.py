@@ -28,6 +28,7 @@ from otlp_arrow.errors import (
 )
 from otlp_arrow.otlp.services import SERVICES, OtlpService
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
+from otlp_arrow.receivers.limits import CONVERSION_FACTOR, Limits
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class GrpcReceiver:
         retry_after_s: float,
         stats: ReceiverStats | None = None,
         workers: int = 8,
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits if limits is not None else Limits()
         self._accept = accept
         self.stats = stats if stats is not None else ReceiverStats()
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -57,9 +60,18 @@ class GrpcReceiver:
 
     def start(self) -> int:
         """Start serving; returns the bound port (the chosen one when asked for port 0)."""
+        limits = self._limits
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="otlp-arrow-grpc"),
-            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.max_receive_message_length", self._max),
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_allowed_incoming_connections", limits.max_connections),
+                ("grpc.server_handshake_timeout_ms", int(limits.header_timeout * 1000)),
+                ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),
+            ],
+            # calls waiting for a worker hold their message: at most as many again
+            maximum_concurrent_rpcs=2 * self._workers,
         )
         server.add_generic_rpc_handlers(
             [
@@ -91,38 +103,53 @@ class GrpcReceiver:
             self._server = None
 
     def _handler(self, service: OtlpService) -> Callable[[bytes, grpc.ServicerContext], bytes]:
-        signal, stats = service.signal, self.stats
+        signal, stats = service.signal, self.stats  # admitted within max_inflight_bytes
 
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
             stats.request(signal, "grpc", len(raw))
-            try:
-                request = service.request.FromString(raw)
-                converted = convert_request(request, strict=False)
-            except (DecodeError, ConversionError) as exc:
-                stats.malformed(signal, "grpc")
+            held = len(raw) * (1 + CONVERSION_FACTOR)
+            if not self._limits.inflight.acquire(held):
+                self._retry_later(context)
                 context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"too many bytes in flight (max_inflight_bytes="
+                    f"{self._limits.inflight.limit}); retry later",
                 )
             try:
-                response = hand_over(
-                    converted,
-                    self._accept,
-                    stats,
-                    "grpc",
-                    service.response(),
-                    service.rejected_field,
-                )
-            except BufferFullError as exc:
-                self._retry_later(context)
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-            except StorageError as exc:  # not written (durable): retryable, nothing kept
-                self._retry_later(context)
-                context.abort(grpc.StatusCode.UNAVAILABLE, f"not stored: {exc}")
-            except ClosedError:
-                context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
-            return response.SerializeToString()  # type: ignore[no-any-return]
+                return self._export(service, raw, context)
+            finally:
+                self._limits.inflight.release(held)
 
         return export
+
+    def _export(self, service: OtlpService, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        signal, stats = service.signal, self.stats
+        try:
+            request = service.request.FromString(raw)
+            converted = convert_request(request, strict=False)
+        except (DecodeError, ConversionError) as exc:
+            stats.malformed(signal, "grpc")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
+            )
+        try:
+            response = hand_over(
+                converted,
+                self._accept,
+                stats,
+                "grpc",
+                service.response(),
+                service.rejected_field,
+            )
+        except BufferFullError as exc:
+            self._retry_later(context)
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except StorageError as exc:  # not written (durable): retryable, nothing kept
+            self._retry_later(context)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"not stored: {exc}")
+        except ClosedError:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
+        return response.SerializeToString()  # type: ignore[no-any-return]
 
     def _retry_later(self, context: grpc.ServicerContext) -> None:
         """Tell the client when to retry (``google.rpc.RetryInfo``, as the OTLP spec asks)."""

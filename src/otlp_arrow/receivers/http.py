@@ -2,13 +2,16 @@
 
 Bodies in ``application/x-protobuf`` or ``application/json``, optionally gzip-compressed;
 responses are encoded like the request and carry ``partial_success``. Errors follow the OTLP
-specification: 400 with a ``google.rpc.Status`` saying what is wrong, 413 for bodies too large
-before or after decompression (a gzip bomb is stopped at the limit), 415 for other content
-types or encodings, 429 with ``Retry-After`` when the buffer is full, 503 while stopping.
+specification: 400 with a ``google.rpc.Status`` saying what is wrong, 408 for a body not
+received within ``body_timeout``, 413 for bodies too large before or after decompression (a
+gzip bomb is stopped at the limit), 415 for other content types or encodings, 429 with
+``Retry-After`` when the buffer is full or the in-flight bytes are at ``max_inflight_bytes``,
+503 while stopping.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Callable
@@ -30,6 +33,7 @@ from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES
 from otlp_arrow.receivers.asgi import BackgroundServer
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
+from otlp_arrow.receivers.limits import CONVERSION_FACTOR, InflightBytes, Limits
 from otlp_arrow.schema import Signal
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,32 @@ JSON = "application/json"
 
 class _TooLargeError(Exception):
     pass
+
+
+class _BusyError(Exception):
+    pass
+
+
+class _Held:
+    """The bytes one request holds of the shared in-flight budget."""
+
+    def __init__(self, budget: InflightBytes) -> None:
+        self.budget, self.nbytes = budget, 0
+
+    def take(self, nbytes: int) -> None:
+        if not self.budget.acquire(nbytes):
+            raise _BusyError(
+                f"too many bytes in flight (max_inflight_bytes={self.budget.limit}); retry later"
+            )
+        self.nbytes += nbytes
+
+    def release(self) -> None:
+        self.budget.release(self.nbytes)
+        self.nbytes = 0
+
+
+#: answers given before the body was read to its end: the connection cannot be reused
+_CLOSE = {"Connection": "close"}
 
 
 class HttpReceiver:
@@ -57,7 +87,10 @@ class HttpReceiver:
         stats: ReceiverStats | None = None,
         ready: Callable[[], bool] = lambda: True,
         metrics_text: Callable[[], str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        limits = limits if limits is not None else Limits()
+        self._limits = limits
         self._accept = accept
         self.stats = stats if stats is not None else ReceiverStats()
         self._ready = ready
@@ -82,7 +115,16 @@ class HttpReceiver:
                 )
             )
         self.app = Starlette(routes=routes, middleware=middleware)
-        self._background = BackgroundServer(self.app, host, port, "OTLP/HTTP")
+        self._background = BackgroundServer(
+            self.app,
+            host,
+            port,
+            "OTLP/HTTP",
+            max_connections=limits.max_connections,
+            header_timeout=limits.header_timeout,
+            idle_timeout=limits.idle_timeout,
+            ssl_context=limits.ssl_context,
+        )
         self.port: int | None = None
 
     def start(self, timeout_s: float = 10.0) -> int:
@@ -109,8 +151,6 @@ class HttpReceiver:
         )
 
     def _endpoint(self, signal: Signal) -> Callable[[Request], Any]:
-        service = SERVICES[signal]
-
         async def export(request: Request) -> Response:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in (PROTOBUF, JSON):
@@ -126,58 +166,94 @@ class HttpReceiver:
                     f"unsupported Content-Encoding {encoding!r}: send gzip or no encoding",
                     content_type,
                 )
+            held = _Held(self._limits.inflight)
             try:
-                body = await self._read(request)
-                self.stats.request(signal, "http", len(body))
-                if encoding == "gzip":
-                    body = _gunzip(body, self._max)
-            except _TooLargeError as exc:
-                return _status(413, str(exc), content_type)
-            except ClientDisconnect:  # nobody to answer: one debug line, no traceback
-                log.debug("OTLP/HTTP client %s went away mid-request", _peer(request))
-                return Response(status_code=400)
-            except ValueError as exc:
-                return _status(400, str(exc), content_type)
-            try:
-                converted = await run_in_threadpool(_convert, body, content_type, service.request)
-            except ValueError as exc:
-                self.stats.malformed(signal, "http")
-                return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
-            try:  # in a thread: a durable submit waits for its write round
-                response = await run_in_threadpool(
-                    hand_over,
-                    converted,
-                    self._accept,
-                    self.stats,
-                    "http",
-                    service.response(),
-                    service.rejected_field,
-                )
-            except BufferFullError as exc:
-                return _status(429, str(exc), content_type, {"Retry-After": str(self._retry_after)})
-            except StorageError as exc:  # not written (durable): retryable, nothing kept
-                return _status(
-                    503, f"not stored: {exc}", content_type, {"Retry-After": str(self._retry_after)}
-                )
-            except ClosedError:
-                return _status(
-                    503,
-                    "otlp-arrow is shutting down",
-                    content_type,
-                    {"Retry-After": str(self._retry_after)},
-                )
-            return _encoded(200, response, content_type)
+                return await self._export(request, signal, content_type, encoding, held)
+            finally:
+                held.release()
 
         return export
 
-    async def _read(self, request: Request) -> bytes:
-        chunks = []
+    async def _export(
+        self, request: Request, signal: Signal, content_type: str, encoding: str, held: _Held
+    ) -> Response:
+        service = SERVICES[signal]
+        retry = {"Retry-After": str(self._retry_after)}
+        try:
+            body = await asyncio.wait_for(self._read(request, held), self._limits.body_timeout)
+            self.stats.request(signal, "http", len(body))
+            if encoding == "gzip":
+                body = _gunzip(body, self._max)
+                held.take(len(body))
+            held.take(CONVERSION_FACTOR * len(body))
+        except _TooLargeError as exc:
+            return _status(413, str(exc), content_type, _CLOSE)
+        except _BusyError as exc:
+            return _status(429, str(exc), content_type, retry)
+        except TimeoutError:
+            limit = self._limits.body_timeout
+            return _status(
+                408, f"request body not received within {limit:g}s", content_type, _CLOSE
+            )
+        except ClientDisconnect:  # nobody to answer: one debug line, no traceback
+            log.debug("OTLP/HTTP client %s went away mid-request", _peer(request))
+            return Response(status_code=400)
+        except ValueError as exc:
+            return _status(400, str(exc), content_type)
+        try:
+            converted = await run_in_threadpool(_convert, body, content_type, service.request)
+        except ValueError as exc:
+            self.stats.malformed(signal, "http")
+            return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
+        try:  # in a thread: a durable submit waits for its write round
+            response = await run_in_threadpool(
+                hand_over,
+                converted,
+                self._accept,
+                self.stats,
+                "http",
+                service.response(),
+                service.rejected_field,
+            )
+        except BufferFullError as exc:
+            return _status(429, str(exc), content_type, retry)
+        except StorageError as exc:  # not written (durable): retryable, nothing kept
+            return _status(503, f"not stored: {exc}", content_type, retry)
+        except ClosedError:
+            return _status(503, "otlp-arrow is shutting down", content_type, retry)
+        return _encoded(200, response, content_type)
+
+    async def _read(self, request: Request, held: _Held) -> bytes:
+        """The body, its bytes reserved in ``held`` (the declared length up front). A body
+        that does not fit is read to its end and dropped, so the client reads its 429."""
+        declared = request.headers.get("content-length", "")
+        reserved = int(declared) if declared.isdigit() else 0
+        if reserved > self._max:
+            raise _TooLargeError(f"request body larger than {self._max} bytes")
+        busy: _BusyError | None = None
+        try:
+            held.take(reserved)
+        except _BusyError as exc:
+            busy = exc
+        chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self._max:
                 raise _TooLargeError(f"request body larger than {self._max} bytes")
+            if busy is not None:
+                continue
+            try:
+                if size > reserved:
+                    held.take(size - max(reserved, size - len(chunk)))
+            except _BusyError as exc:
+                busy = exc
+                chunks.clear()
+                held.release()
+                continue
             chunks.append(chunk)
+        if busy is not None:
+            raise busy
         return b"".join(chunks)
 
 
@@ -240,4 +316,4 @@ def _status(
 
 
 # google.rpc.Code numbers matching the HTTP statuses we answer with
-_GRPC_CODE = {400: 3, 413: 8, 415: 3, 429: 8, 503: 14}
+_GRPC_CODE = {400: 3, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}

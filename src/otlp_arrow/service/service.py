@@ -16,6 +16,7 @@ from otlp_arrow.library import OtlpLibrary
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
+from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
 from otlp_arrow.service import prometheus
 from otlp_arrow.storage import fs
 
@@ -40,11 +41,13 @@ class Service:
         self._ready = False
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
+        self.inflight = InflightBytes(config.max_inflight_bytes)
         limits: dict[str, Any] = {
             "host": config.host,
             "max_receive_bytes": config.max_receive_bytes,
             "retry_after_s": config.retry_after,
             "stats": self.receiver_stats,
+            "limits": self._limits(config),
         }
         self._grpc = (
             None
@@ -67,7 +70,31 @@ class Service:
         if config.viewer_port is not None:
             from otlp_arrow.viewer import Viewer
 
-            self._viewer = Viewer(config.output_dir, config.host, config.viewer_port)
+            self._viewer = Viewer(
+                config.output_dir, config.host, config.viewer_port, limits=limits["limits"]
+            )
+
+    def _limits(self, config: Config) -> Limits:
+        """The receivers' limits; connection caps lowered to fit the open-file limit."""
+        listeners = sum(p is not None for p in (config.grpc_port, config.http_port))
+        listeners += config.viewer_port is not None
+        fd_limit = raise_fd_limit()
+        cap = connection_cap(config.max_connections, listeners, fd_limit)
+        if cap < config.max_connections:
+            log.info(
+                "max_connections lowered to %d per listener: %d listeners must fit in the "
+                "open-file limit of %s",
+                cap,
+                listeners,
+                fd_limit,
+            )
+        return Limits(
+            max_connections=cap,
+            header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            idle_timeout=config.idle_timeout,
+            inflight=self.inflight,
+        )
 
     def start(self) -> Service:
         """Start the receivers; on failure stop what started and raise ReceiverError."""

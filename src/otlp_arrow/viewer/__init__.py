@@ -9,6 +9,7 @@ from pathlib import Path
 
 from otlp_arrow.query import Store
 from otlp_arrow.receivers.asgi import BackgroundServer
+from otlp_arrow.receivers.limits import Limits
 from otlp_arrow.viewer.app import create_app
 
 #: The viewer's default port (4317/4318 are OTLP's; 4320 is free in the usual setups).
@@ -18,9 +19,26 @@ DEFAULT_PORT = 4320
 class Viewer:
     """The viewer of ``output_dir`` on ``host:port`` (0: a free port), on a thread."""
 
-    def __init__(self, output_dir: Path | str, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+    def __init__(
+        self,
+        output_dir: Path | str,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        limits: Limits | None = None,
+    ):
         self.store = Store(output_dir)
-        self._server = BackgroundServer(create_app(self.store), host, port, "the web viewer")
+        limits = limits if limits is not None else Limits()
+        self._server = BackgroundServer(
+            create_app(self.store),
+            host,
+            port,
+            "the web viewer",
+            max_connections=limits.max_connections,
+            header_timeout=limits.header_timeout,
+            idle_timeout=limits.idle_timeout,
+            ssl_context=limits.ssl_context,
+        )
 
     def start(self) -> int:
         """Start serving; returns the port. ReceiverError if the port is taken."""
