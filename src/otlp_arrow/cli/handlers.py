@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from otlp_arrow._version import __version__
 from otlp_arrow.cli.output import tail_lines, write
-from otlp_arrow.cli.signals import wait_until_stopped
+from otlp_arrow.cli.signals import on_reload, wait_until_stopped
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.query import connect
@@ -51,6 +51,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from otlp_arrow.service import Service
 
     service = Service(config).start()
+    on_reload(service.reload_tls)  # SIGHUP: re-read the TLS files
     wait_until_stopped()
     service.stop()
     return 0

@@ -8,9 +8,15 @@ apart so the table stays readable. The docs list them after the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from otlp_arrow.config.fields import _setting
-from otlp_arrow.config.values import _parse_int, parse_duration, parse_size
+from otlp_arrow.config.values import (
+    _parse_int,
+    _parse_optional_path,
+    parse_duration,
+    parse_size,
+)
 
 _DAY = 86400.0
 
@@ -68,6 +74,27 @@ class ExposureSettings:
         high=2**40,
         zero_ok=True,
         unit="size",
+    )
+    tls_cert_file: Path | None = _setting(
+        None,
+        _parse_optional_path,
+        "PEM certificate (chain) every listener (OTLP/gRPC, OTLP/HTTP, the viewer) serves "
+        "TLS with; with `tls_key_file`. Re-read on SIGHUP and when the file changes, "
+        "without dropping connections. Empty: plaintext.",
+        allowed="a file path",
+    )
+    tls_key_file: Path | None = _setting(
+        None,
+        _parse_optional_path,
+        "PEM private key of `tls_cert_file`.",
+        allowed="a file path",
+    )
+    tls_client_ca_file: Path | None = _setting(
+        None,
+        _parse_optional_path,
+        "PEM CA certificates for mutual TLS: every client must present a certificate they "
+        "signed. Empty: no client certificates asked for.",
+        allowed="a file path",
     )
     replay_resolve_timeout: float = _setting(
         60.0,

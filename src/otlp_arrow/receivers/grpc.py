@@ -47,8 +47,10 @@ class GrpcReceiver:
         stats: ReceiverStats | None = None,
         workers: int = 8,
         limits: Limits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
     ) -> None:
         self._limits = limits if limits is not None else Limits()
+        self._credentials = credentials  # TLS; None: plaintext
         self._accept = accept
         self.stats = stats if stats is not None else ReceiverStats()
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -85,7 +87,11 @@ class GrpcReceiver:
             ]
         )
         try:
-            port = server.add_insecure_port(self._address)
+            port = (
+                server.add_insecure_port(self._address)
+                if self._credentials is None
+                else server.add_secure_port(self._address, self._credentials)
+            )
         except RuntimeError as exc:
             raise ReceiverError(f"cannot listen for OTLP/gRPC on {self._address}: {exc}") from exc
         if port == 0:

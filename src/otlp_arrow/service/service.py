@@ -7,6 +7,7 @@ and OTLP/HTTP, with readiness and the Prometheus self-metrics on the HTTP port.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict
 from types import TracebackType
 from typing import Any
@@ -17,6 +18,7 @@ from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
+from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
 from otlp_arrow.storage import fs
 
@@ -33,6 +35,8 @@ class Service:
         if config.durability is None:  # the service acknowledges what is in the files
             config = config.replace(durability="written")
         fs.check_writable_dir(config.output_dir)  # a clear error now, not on every write
+        self.tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+        self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config)
         self.config = config
         self.grpc_port: int | None = None
@@ -52,7 +56,12 @@ class Service:
         self._grpc = (
             None
             if config.grpc_port is None
-            else GrpcReceiver(accept, port=config.grpc_port, **limits)
+            else GrpcReceiver(
+                accept,
+                port=config.grpc_port,
+                credentials=None if self.tls is None else self.tls.grpc_credentials(),
+                **limits,
+            )
         )
         self._http = (
             None
@@ -94,23 +103,37 @@ class Service:
             body_timeout=config.body_timeout,
             idle_timeout=config.idle_timeout,
             inflight=self.inflight,
+            ssl_context=None if self.tls is None else self.tls.context,
         )
+
+    def reload_tls(self) -> bool:
+        """Re-read the TLS certificate, key and client CA (what SIGHUP does); True if the
+        new ones are in use. Open connections are not dropped."""
+        return self.tls is not None and self.tls.reload()
+
+    def _security_text(self) -> str:
+        if self.tls is None:
+            return ""
+        return " (TLS, client certificates required)" if self.tls.mutual else " (TLS)"
 
     def start(self) -> Service:
         """Start the receivers; on failure stop what started and raise ReceiverError."""
         try:
+            tls = self._security_text()
             if self._grpc is not None:
                 self.grpc_port = self._grpc.start()
-                log.info("OTLP/gRPC listening on %s:%d", self.config.host, self.grpc_port)
+                log.info("OTLP/gRPC listening on %s:%d%s", self.config.host, self.grpc_port, tls)
             if self._http is not None:
                 self.http_port = self._http.start()
-                log.info("OTLP/HTTP listening on %s:%d", self.config.host, self.http_port)
+                log.info("OTLP/HTTP listening on %s:%d%s", self.config.host, self.http_port, tls)
             if self._viewer is not None:
                 self.viewer_port = self._viewer.start()
                 log.info("web viewer on %s", self._viewer.url)
         except Exception:
             self.stop(0)
             raise
+        if self.tls is not None:
+            self.tls.watch(1.0, self._tls_watch)
         log.info("writing to %s", self.config.output_dir)
         self._ready = True
         return self
@@ -118,6 +141,7 @@ class Service:
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting, let calls in flight finish, write everything, close the files."""
         self._ready = False  # /readyz says so while draining
+        self._tls_watch.set()
         if self._viewer is not None:
             self._viewer.stop()
         for receiver in (self._http, self._grpc):

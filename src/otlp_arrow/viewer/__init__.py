@@ -53,7 +53,8 @@ class Viewer:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         if ":" in shown:
             shown = f"[{shown}]"
-        return f"http://{shown}:{self._server.port}/"
+        scheme = "https" if self._server.ssl_context is not None else "http"
+        return f"{scheme}://{shown}:{self._server.port}/"
 
 
 __all__ = ["DEFAULT_PORT", "Viewer", "create_app"]
