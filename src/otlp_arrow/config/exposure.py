@@ -12,8 +12,11 @@ from pathlib import Path
 
 from otlp_arrow.config.fields import _setting
 from otlp_arrow.config.values import (
+    Secret,
     _parse_int,
+    _parse_names,
     _parse_optional_path,
+    _parse_tokens,
     parse_duration,
     parse_size,
 )
@@ -95,6 +98,22 @@ class ExposureSettings:
         "PEM CA certificates for mutual TLS: every client must present a certificate they "
         "signed. Empty: no client certificates asked for.",
         allowed="a file path",
+    )
+    auth_bearer_tokens: tuple[Secret, ...] = _setting(
+        (),
+        _parse_tokens,
+        "Tokens a client must send as `Authorization: Bearer <token>` (gRPC metadata or HTTP "
+        "header) to export, read `/metrics` or use the viewer's data; `/healthz` and `/readyz` "
+        "stay open. Comma-separated; `file:PATH` reads one per line. Secrets: never shown. "
+        "Empty: no authentication.",
+        allowed="tokens of 16+ characters, or file:PATH",
+    )
+    viewer_allowed_hosts: tuple[str, ...] = _setting(
+        (),
+        _parse_names,
+        "Host names the viewer answers besides IP addresses, `localhost`, this machine's name "
+        "and `host` (the `Host` header is checked: DNS rebinding). Comma-separated.",
+        allowed="host names",
     )
     replay_resolve_timeout: float = _setting(
         60.0,

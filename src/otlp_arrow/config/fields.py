@@ -11,6 +11,7 @@ from otlp_arrow.config.values import (
     _Choice,
     _parse_headers,
     _parse_secret,
+    _parse_tokens,
     _show_duration,
     _show_size,
     redact_url,
@@ -68,7 +69,7 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
 
 def _shown(f: dataclasses.Field[Any], raw: Any) -> str:
     """``raw`` for an error message; secrets as ``***`` (a ``file:`` path may be shown)."""
-    if f.metadata["parse"] in (_parse_secret, _parse_headers):
+    if f.metadata["parse"] in (_parse_secret, _parse_headers, _parse_tokens):
         text = str(raw)
         return repr(text) if text.startswith("file:") else "'***'"
     return redact_url(repr(raw))

@@ -112,6 +112,15 @@ class GrpcReceiver:
         signal, stats = service.signal, self.stats  # admitted within max_inflight_bytes
 
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
+            auth = self._limits.auth
+            if auth is not None:
+                metadata = dict(context.invocation_metadata())
+                if not auth.check(str(metadata.get("authorization", ""))):
+                    stats.unauthenticated(signal, "grpc")
+                    auth.refused(_client(context.peer()), f"OTLP/gRPC {signal}")
+                    context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required"
+                    )
             stats.request(signal, "grpc", len(raw))
             held = len(raw) * (1 + CONVERSION_FACTOR)
             if not self._limits.inflight.acquire(held):
@@ -162,3 +171,9 @@ class GrpcReceiver:
         delay = Duration(seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9))
         info = RetryInfo(retry_delay=delay).SerializeToString()
         context.set_trailing_metadata((("google.rpc.retryinfo-bin", info),))
+
+
+def _client(peer: str) -> str:
+    """The address of a gRPC peer (``ipv4:1.2.3.4:5678``, ``ipv6:[::1]:5678``), no port."""
+    address = peer.split(":", 1)[-1]
+    return address.rsplit(":", 1)[0].strip("[]")

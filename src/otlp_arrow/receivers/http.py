@@ -70,6 +70,7 @@ class _Held:
 
 #: answers given before the body was read to its end: the connection cannot be reused
 _CLOSE = {"Connection": "close"}
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 class HttpReceiver:
@@ -144,8 +145,17 @@ class HttpReceiver:
             return PlainTextResponse("ready\n")
         return PlainTextResponse("not ready\n", status_code=503)
 
+    def _authorized(self, request: Request, what: str) -> bool:
+        auth = self._limits.auth
+        if auth is None or auth.check(request.headers.get("authorization")):
+            return True
+        auth.refused(_peer(request).rsplit(":", 1)[0], what)
+        return False
+
     async def _metrics(self, request: Request) -> Response:
         assert self._metrics_text is not None
+        if not self._authorized(request, "GET /metrics"):
+            return PlainTextResponse("a bearer token is required\n", 401, _CHALLENGE)
         return PlainTextResponse(
             self._metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
@@ -153,6 +163,10 @@ class HttpReceiver:
     def _endpoint(self, signal: Signal) -> Callable[[Request], Any]:
         async def export(request: Request) -> Response:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if not self._authorized(request, f"OTLP/HTTP {signal}"):
+                self.stats.unauthenticated(signal, "http")
+                shown = content_type if content_type == JSON else PROTOBUF
+                return _status(401, "a valid bearer token is required", shown, _CHALLENGE)
             if content_type not in (PROTOBUF, JSON):
                 return _status(
                     415,
@@ -316,4 +330,4 @@ def _status(
 
 
 # google.rpc.Code numbers matching the HTTP statuses we answer with
-_GRPC_CODE = {400: 3, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}
+_GRPC_CODE = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}

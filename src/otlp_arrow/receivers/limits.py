@@ -18,6 +18,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from otlp_arrow.receivers.auth import Authenticator
+
 #: memory a decoded request costs while it is parsed and converted, per byte of its body
 #: (the protobuf message and the Arrow batch; measured: about 2.5 on sample data)
 CONVERSION_FACTOR = 3
@@ -81,7 +83,8 @@ class InflightBytes:
 
 @dataclass(frozen=True)
 class Limits:
-    """What a receiver allows each client (the settings of the same names), and its TLS."""
+    """What a receiver allows each client (the settings of the same names), its TLS and
+    its authentication."""
 
     max_connections: int = 512
     header_timeout: float = 10.0
@@ -89,6 +92,7 @@ class Limits:
     idle_timeout: float = 5.0
     inflight: InflightBytes = field(default_factory=lambda: InflightBytes(0))
     ssl_context: ssl.SSLContext | None = None
+    auth: Authenticator | None = None  # bearer tokens; None: no authentication
 
 
 class OncePerSpell(logging.Filter):

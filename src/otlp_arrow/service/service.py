@@ -14,6 +14,7 @@ from typing import Any
 
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.receivers.auth import Authenticator, is_loopback
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
@@ -46,6 +47,8 @@ class Service:
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
         self.inflight = InflightBytes(config.max_inflight_bytes)
+        tokens = [token.reveal() for token in config.auth_bearer_tokens]
+        self.auth = Authenticator(tokens) if tokens else None
         limits: dict[str, Any] = {
             "host": config.host,
             "max_receive_bytes": config.max_receive_bytes,
@@ -80,7 +83,11 @@ class Service:
             from otlp_arrow.viewer import Viewer
 
             self._viewer = Viewer(
-                config.output_dir, config.host, config.viewer_port, limits=limits["limits"]
+                config.output_dir,
+                config.host,
+                config.viewer_port,
+                limits=limits["limits"],
+                allowed_hosts=config.viewer_allowed_hosts,
             )
 
     def _limits(self, config: Config) -> Limits:
@@ -104,6 +111,24 @@ class Service:
             idle_timeout=config.idle_timeout,
             inflight=self.inflight,
             ssl_context=None if self.tls is None else self.tls.context,
+            auth=self.auth,
+        )
+
+    def _warn_if_exposed(self) -> None:
+        """One warning when other machines can connect and nothing protects the listeners."""
+        if is_loopback(self.config.host) or self.tls is not None or self.auth is not None:
+            return
+        exposed = []
+        if self._grpc is not None or self._http is not None:
+            exposed.append("anyone who can reach it can send data")
+        if self._http is not None:
+            exposed.append(f"read /metrics on port {self.http_port}")
+        if self._viewer is not None:
+            exposed.append(f"read everything stored through the viewer on port {self.viewer_port}")
+        log.warning(
+            "listening on %s without TLS or auth_bearer_tokens, in plaintext: %s",
+            self.config.host,
+            ", ".join(exposed),
         )
 
     def reload_tls(self) -> bool:
@@ -134,6 +159,7 @@ class Service:
             raise
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
+        self._warn_if_exposed()
         log.info("writing to %s", self.config.output_dir)
         self._ready = True
         return self

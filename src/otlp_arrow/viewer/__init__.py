@@ -9,6 +9,7 @@ from pathlib import Path
 
 from otlp_arrow.query import Store
 from otlp_arrow.receivers.asgi import BackgroundServer
+from otlp_arrow.receivers.auth import host_allowed
 from otlp_arrow.receivers.limits import Limits
 from otlp_arrow.viewer.app import create_app
 
@@ -26,11 +27,17 @@ class Viewer:
         port: int = DEFAULT_PORT,
         *,
         limits: Limits | None = None,
+        allowed_hosts: tuple[str, ...] = (),
     ):
         self.store = Store(output_dir)
         limits = limits if limits is not None else Limits()
+        app = create_app(
+            self.store,
+            auth=limits.auth,
+            host_ok=lambda header: host_allowed(header, host, allowed_hosts),
+        )
         self._server = BackgroundServer(
-            create_app(self.store),
+            app,
             host,
             port,
             "the web viewer",

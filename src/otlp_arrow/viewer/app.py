@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.query import Store, parse_trace_id
+from otlp_arrow.receivers.auth import Authenticator
 from otlp_arrow.viewer import queries
+from otlp_arrow.viewer.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,14 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(store: Store) -> ASGIApp:
-    """The viewer for ``store``."""
+def create_app(
+    store: Store,
+    *,
+    auth: Authenticator | None = None,
+    host_ok: Callable[[str | None], bool] = lambda host: True,
+) -> ASGIApp:
+    """The viewer for ``store``; ``auth`` guards the data API, ``host_ok`` says which
+    ``Host`` headers are answered (see :mod:`otlp_arrow.viewer.guard`)."""
     files = resources.files("otlp_arrow.viewer") / "static"
     assets = {path: ((files / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
 
@@ -107,7 +115,7 @@ def create_app(store: Store) -> ASGIApp:
         for name, handler in _API.items()
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
-    return _SecurityHeaders(app)
+    return _SecurityHeaders(Guard(app, host_ok, auth))
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
