@@ -64,7 +64,14 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected a port 0..65535")
-    viewer = Viewer(config.output_dir, config.host, args.port)
+    viewer = Viewer(
+        config.output_dir,
+        config.host,
+        args.port,
+        allowed_hosts=config.viewer_allowed_hosts,
+        query_timeout=config.viewer_query_timeout,
+        memory_limit=config.viewer_memory_limit,
+    )
     viewer.start()
     log = logging.getLogger("otlp_arrow")
     log.info("viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url)

@@ -115,6 +115,22 @@ class ExposureSettings:
         "and `host` (the `Host` header is checked: DNS rebinding). Comma-separated.",
         allowed="host names",
     )
+    viewer_query_timeout: float = _setting(
+        10.0,
+        parse_duration,
+        "Longest a viewer query may run; beyond it the viewer answers 503 (narrow the query).",
+        low=0.1,
+        high=3600.0,
+        unit="duration",
+    )
+    viewer_memory_limit: int = _setting(
+        512 * 1024**2,
+        parse_size,
+        "DuckDB's memory limit for each viewer query; beyond it the viewer answers 503.",
+        low=16 * 1024**2,
+        high=2**40,
+        unit="size",
+    )
     replay_resolve_timeout: float = _setting(
         60.0,
         parse_duration,

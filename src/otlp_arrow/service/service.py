@@ -88,6 +88,8 @@ class Service:
                 config.viewer_port,
                 limits=limits["limits"],
                 allowed_hosts=config.viewer_allowed_hosts,
+                query_timeout=config.viewer_query_timeout,
+                memory_limit=config.viewer_memory_limit,
             )
 
     def _limits(self, config: Config) -> Limits:

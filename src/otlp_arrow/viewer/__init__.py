@@ -28,6 +28,8 @@ class Viewer:
         *,
         limits: Limits | None = None,
         allowed_hosts: tuple[str, ...] = (),
+        query_timeout: float = 10.0,
+        memory_limit: int = 512 * 1024**2,
     ):
         self.store = Store(output_dir)
         limits = limits if limits is not None else Limits()
@@ -35,6 +37,8 @@ class Viewer:
             self.store,
             auth=limits.auth,
             host_ok=lambda header: host_allowed(header, host, allowed_hosts),
+            query_timeout=query_timeout,
+            memory_limit=memory_limit,
         )
         self._server = BackgroundServer(
             app,
