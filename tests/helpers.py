@@ -60,19 +60,28 @@ def all_sealed(root: Path, signal: str) -> bool:
 
 
 def start_serve(
-    out: Path, *args: str, env: dict[str, str] | None = None
+    out: Path, *args: str, env: dict[str, str] | None = None, max_files: int | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, int]]:
     """Start ``otlp-arrow serve --output-dir out *args`` (with ``env`` added to the
-    environment); return the process and its ports ({"gRPC": port, "HTTP": port,
-    "viewer": port} for the listeners that are on)."""
+    environment; with ``max_files``, soft and hard RLIMIT_NOFILE set to it: POSIX only);
+    return the process and its ports ({"gRPC": port, "HTTP": port, "viewer": port} for the
+    listeners that are on)."""
     exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
     assert exe is not None, "the otlp-arrow console script is not installed"
+
+    def limit_files() -> None:
+        import resource
+
+        assert max_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+
     proc = subprocess.Popen(
         [exe, "serve", "--output-dir", str(out), *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=None if max_files is None else limit_files,
     )
     assert proc.stderr is not None
     ports: dict[str, int] = {}

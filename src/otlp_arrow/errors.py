@@ -38,6 +38,11 @@ class ReceiverError(OtlpArrowError):
     """An OTLP receiver could not start (for example, its port is taken)."""
 
 
+class EndpointError(OtlpArrowError):
+    """A remote endpoint cannot be used at all (its host name does not resolve); nothing more
+    is sent to it."""
+
+
 class StorageError(OtlpArrowError, OSError):
     """Reading or writing a file failed. ``path`` is the file or directory concerned."""
 

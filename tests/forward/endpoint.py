@@ -35,6 +35,7 @@ class Reply:
     delay: float = 0.0
     rejected: int = 0  # partial_success
     retry_delay: float | None = None  # gRPC RetryInfo
+    echo: bool = False  # the error message repeats the request's headers (a careless server)
 
 
 @dataclass
@@ -121,7 +122,10 @@ class HttpEndpoint(Endpoint):
                     self.send_response(int(reply.status))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    payload = Status(code=3, message=f"scripted {reply.status}").SerializeToString()
+                    message = f"scripted {reply.status}"
+                    if reply.echo:
+                        message += f"; you sent {dict(self.headers.items())}"
+                    payload = Status(code=3, message=message).SerializeToString()
                     self.send_header("content-type", "application/x-protobuf")
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
@@ -224,7 +228,8 @@ class GrpcEndpoint(Endpoint):
                     context.set_trailing_metadata(
                         (("grpc-status-details-bin", status.SerializeToString()),)
                     )
-                context.abort(code, f"scripted {reply.status}")
+                echoed = f"; you sent {context.invocation_metadata()}" if reply.echo else ""
+                context.abort(code, f"scripted {reply.status}{echoed}")
             self.record(signal, dict(context.invocation_metadata()), request)
             response = service.response()
             if reply.rejected:

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from otlp_arrow._version import __version__
 from otlp_arrow.cli.output import tail_lines, write
-from otlp_arrow.cli.signals import wait_until_stopped
+from otlp_arrow.cli.signals import on_reload, wait_until_stopped
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.query import connect
@@ -51,6 +51,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from otlp_arrow.service import Service
 
     service = Service(config).start()
+    on_reload(service.reload_tls)  # SIGHUP: re-read the TLS files
     wait_until_stopped()
     service.stop()
     return 0
@@ -63,7 +64,14 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected a port 0..65535")
-    viewer = Viewer(config.output_dir, config.host, args.port)
+    viewer = Viewer(
+        config.output_dir,
+        config.host,
+        args.port,
+        allowed_hosts=config.viewer_allowed_hosts,
+        query_timeout=config.viewer_query_timeout,
+        memory_limit=config.viewer_memory_limit,
+    )
     viewer.start()
     log = logging.getLogger("otlp_arrow")
     log.info("viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url)
@@ -96,6 +104,8 @@ def replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     until = parse_moment(args.until) if args.until else None
     summary = run_replay(config, signals, since=since, until=until, progress=sys.stderr)
     print_summary(summary, config.forward_endpoint)
+    if summary.abandoned:
+        sys.stderr.write(f"otlp-arrow: error: {summary.abandoned}\n")
     if summary.interrupted:
         return 130
     return 0 if summary.complete else 1

@@ -1,9 +1,24 @@
-"""Stopping long-running commands (serve, view, demo) on Ctrl+C or SIGTERM."""
+"""Stopping long-running commands (serve, view, demo) on Ctrl+C or SIGTERM; SIGHUP."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def on_reload(reload: Callable[[], Any]) -> bool:
+    """Call ``reload`` (on a thread of its own) on SIGHUP, where the platform has it and
+    when called from the main thread; False where it cannot."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return False
+
+    def handler(*_: object) -> None:
+        threading.Thread(target=reload, name="otlp-arrow-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, handler)
+    return True
 
 
 def stop_event() -> threading.Event:

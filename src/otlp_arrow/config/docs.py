@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from otlp_arrow.config.exposure import ExposureSettings
 from otlp_arrow.config.fields import _allowed, _bounds
 from otlp_arrow.config.settings import Config
 from otlp_arrow.config.sources import ENV_PREFIX
@@ -34,7 +35,8 @@ def render_docs() -> str:
         "| Setting (YAML key) | Environment variable | Default | Allowed | Meaning |",
         "|---|---|---|---|---|",
     ]
-    for f in dataclasses.fields(Config):
+    inherited = {f.name for f in dataclasses.fields(ExposureSettings)}
+    for f in sorted(dataclasses.fields(Config), key=lambda f: f.name in inherited):
         lines.append(
             f"| `{f.name}` | `{ENV_PREFIX}{f.name.upper()}` | {_show_default(f)} | "
             f"{_bounds(f) if f.metadata['low'] is not None else _allowed(f)} | "

@@ -11,8 +11,10 @@ from otlp_arrow.config.values import (
     _Choice,
     _parse_headers,
     _parse_secret,
+    _parse_tokens,
     _show_duration,
     _show_size,
+    redact_url,
 )
 from otlp_arrow.errors import ConfigError
 
@@ -67,10 +69,10 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
 
 def _shown(f: dataclasses.Field[Any], raw: Any) -> str:
     """``raw`` for an error message; secrets as ``***`` (a ``file:`` path may be shown)."""
-    if f.metadata["parse"] in (_parse_secret, _parse_headers):
+    if f.metadata["parse"] in (_parse_secret, _parse_headers, _parse_tokens):
         text = str(raw)
         return repr(text) if text.startswith("file:") else "'***'"
-    return repr(raw)
+    return redact_url(repr(raw))
 
 
 def _bounds(f: dataclasses.Field[Any]) -> str:

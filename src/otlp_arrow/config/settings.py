@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from otlp_arrow.config.exposure import ExposureSettings
 from otlp_arrow.config.fields import _parse, _setting
 from otlp_arrow.config.sources import _resolve
 from otlp_arrow.config.values import (
@@ -55,7 +56,7 @@ _RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**50}
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(ExposureSettings):
     """Resolved settings. Build with :meth:`Config.load`; every field is documented in
     docs/configuration.md."""
 

@@ -126,6 +126,36 @@ def _parse_secret(value: Any) -> Secret | None:
     return Secret(text)
 
 
+def _parse_tokens(value: Any) -> tuple[Secret, ...]:
+    """Tokens separated by commas (or a YAML list); ``file:PATH`` items read one token per
+    line from a file (empty lines and ``#`` comments skipped). Kept as secrets."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    tokens: list[str] = []
+    for item in (str(i).strip() for i in items):
+        if item.startswith("file:"):
+            path = Path(item[5:]).expanduser()
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ValueError(f"cannot read the token file {path}: {exc.strerror}") from None
+            tokens += [line.strip() for line in lines if line.strip()[:1] not in ("", "#")]
+        elif item:
+            tokens.append(item)
+    for token in tokens:
+        if len(token) < 16 or any(c.isspace() for c in token):
+            raise ValueError("each token needs 16 characters or more, without spaces")
+    return tuple(Secret(token) for token in dict.fromkeys(tokens))
+
+
+def _parse_names(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(str(i).strip().lower() for i in items if str(i).strip())
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9.-]+", name):
+            raise ValueError(f"{name!r} is not a host name")
+    return names
+
+
 def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
     """``name=value,name2=value2`` (or a YAML mapping); values are kept as secrets."""
     if isinstance(value, Mapping):
@@ -146,10 +176,23 @@ def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
     return tuple(out)
 
 
+_USER_INFO = re.compile(r"(//)[^/?#@]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user-info of any URL in it (``//user:password@``) as ``//***@``."""
+    return _USER_INFO.sub(r"\1***@", text)
+
+
 def _parse_endpoint(value: Any) -> str:
     text = str(value).strip().rstrip("/")
     if not text:
         return ""
+    if _USER_INFO.search(text):  # refused, not redacted: a URL is logged and shown in many places
+        raise ValueError(
+            "credentials in the URL are not allowed (they would be logged and shown); "
+            "give them as forward_basic_auth (user:password) or forward_bearer_token"
+        )
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
         raise ValueError("expected a URL such as http://collector:4318 or https://otlp.example.com")
     return text

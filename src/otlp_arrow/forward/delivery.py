@@ -2,9 +2,10 @@
 
 Shared by the forwarder's thread and ``otlp-arrow replay``. A retryable failure is retried
 (after ``backoff.delay``, or the server's ``Retry-After`` / ``RetryInfo`` when longer) until it
-succeeds or the caller stops; every failure counts towards the breaker, and while the breaker
-is open nothing is sent. A permanent failure is not retried: the request is given up, counted,
-and its cause logged once (per cause, not per request).
+succeeds or the caller stops (for replay: or until the host name has not resolved for
+``replay_resolve_timeout``, EndpointError); every failure counts towards the breaker, and
+while the breaker is open nothing is sent. A permanent failure is not retried: the request is
+given up, counted, and its cause logged once (per cause, not per request).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from google.protobuf.message import Message
 
 from otlp_arrow.config import Config
+from otlp_arrow.errors import EndpointError
 from otlp_arrow.forward import backoff
 from otlp_arrow.forward.breaker import STATE_NUMBER, CircuitBreaker
 from otlp_arrow.forward.senders import Outcome, Sender, make_sender
@@ -57,6 +59,7 @@ class Delivery:
         retry_max: float,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        resolve_timeout: float | None = None,
     ) -> None:
         self.sender = sender
         self.breaker = breaker
@@ -64,6 +67,7 @@ class Delivery:
         self.retry_max = retry_max
         self.clock = clock
         self.rng = rng or random.Random()
+        self.resolve_timeout = resolve_timeout  # None: retry an unresolvable name forever
         self.stats = DeliveryStats()
         self.lock = threading.Lock()
         self._logged: set[str] = set()
@@ -73,6 +77,7 @@ class Delivery:
         (False, counted as failed) or ``stop`` is set first (False, not counted: the caller
         decides what that means)."""
         attempt = 0
+        unresolved_since: float | None = None
         while not stop.is_set():
             wait = self.breaker.wait(self.clock())
             if wait > 0:
@@ -89,6 +94,7 @@ class Delivery:
                 self._given_up(signal, rows, outcome)
                 return False
             self.breaker.failure(self.clock())
+            unresolved_since = self._check_resolvable(outcome, unresolved_since)
             delay = backoff.delay(
                 attempt, self.retry_initial, self.retry_max, outcome.retry_after, self.rng
             )
@@ -106,6 +112,18 @@ class Delivery:
                 self.stats.retries += 1
             stop.wait(delay)
         return False
+
+    def _check_resolvable(self, outcome: Outcome, since: float | None) -> float | None:
+        """Since when the host name has not resolved (None: it did); EndpointError once
+        that is longer than ``resolve_timeout``."""
+        if not outcome.unresolvable:
+            return None
+        now = self.clock()
+        if since is None:
+            return now
+        if self.resolve_timeout is not None and now - since >= self.resolve_timeout:
+            raise EndpointError(f"{outcome.message} (for {now - since:.0f} s); giving up")
+        return since
 
     def _accepted(self, signal: Signal, rows: int, outcome: Outcome) -> None:
         self.breaker.success()
@@ -164,8 +182,12 @@ class Delivery:
             )
 
 
-def make_delivery(config: Config, sender: Sender | None = None) -> Delivery:
-    """A delivery to ``config``'s endpoint with its retry and breaker settings."""
+def make_delivery(
+    config: Config, sender: Sender | None = None, *, give_up: bool = False
+) -> Delivery:
+    """A delivery to ``config``'s endpoint with its retry and breaker settings; with
+    ``give_up`` (replay), an endpoint whose name does not resolve for
+    ``replay_resolve_timeout`` raises EndpointError."""
     return Delivery(
         sender or make_sender(config),
         CircuitBreaker(
@@ -176,4 +198,5 @@ def make_delivery(config: Config, sender: Sender | None = None) -> Delivery:
         retry_initial=config.forward_retry_initial,
         retry_max=config.forward_retry_max,
         rng=random.Random(),
+        resolve_timeout=config.replay_resolve_timeout if give_up else None,
     )

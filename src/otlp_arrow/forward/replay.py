@@ -1,7 +1,8 @@
 """``otlp-arrow replay``: send stored data to an OTLP endpoint (backfill after an outage, or
 move data between machines), with the forwarder's protocols, authentication, retries and
 breaker. Nothing is dropped: each request is retried until it is accepted, refused for good
-(counted), or the user stops the replay.
+(counted), or the user stops the replay; an endpoint whose host name does not resolve for
+``replay_resolve_timeout`` ends the replay (``ReplaySummary.abandoned`` says why).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TextIO
 import pyarrow as pa
 
 from otlp_arrow.config import Config, parse_duration
-from otlp_arrow.errors import ConfigError
+from otlp_arrow.errors import ConfigError, EndpointError
 from otlp_arrow.forward.batches import requests_of
 from otlp_arrow.forward.delivery import make_delivery
 from otlp_arrow.query import connect, time_filter
@@ -34,10 +35,11 @@ class ReplaySummary:
     retries: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    abandoned: str = ""  # why the replay gave up on the endpoint (empty: it did not)
 
     @property
     def complete(self) -> bool:
-        return not self.interrupted and not any(self.failed.values())
+        return not self.interrupted and not self.abandoned and not any(self.failed.values())
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
@@ -69,7 +71,7 @@ def replay(
     ``config.forward_endpoint``; progress lines go to ``progress``."""
     stop = stop or threading.Event()
     store = connect(config.output_dir)
-    delivery = make_delivery(config)
+    delivery = make_delivery(config, give_up=True)
     summary = ReplaySummary()
     started = time.monotonic()
     plans = []
@@ -90,6 +92,8 @@ def replay(
     except KeyboardInterrupt:
         stop.set()
         summary.interrupted = True
+    except EndpointError as exc:
+        summary.abandoned = str(exc)
     finally:
         stats = delivery.stats
         summary.sent = dict(stats.rows_sent)
@@ -169,5 +173,5 @@ def print_summary(summary: ReplaySummary, endpoint: str, out: TextIO = sys.stdou
             f"{signal:<8} {rows:>10,} {summary.sent.get(signal, 0):>10,} "
             f"{summary.rejected.get(signal, 0):>9,} {summary.failed.get(signal, 0):>8,}\n"
         )
-    if summary.interrupted:
+    if summary.interrupted or summary.abandoned:
         out.write("stopped before the end: run the same command again to send everything\n")

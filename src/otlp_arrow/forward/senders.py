@@ -6,7 +6,9 @@
 retrying follows the OTLP specification: HTTP 429, 502, 503, 504 and connection errors or
 timeouts; gRPC UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED, OUT_OF_RANGE, DATA_LOSS, and
 RESOURCE_EXHAUSTED when the server sent RetryInfo. Everything else (400, 401, 403,
-INVALID_ARGUMENT, UNAUTHENTICATED, ...) is permanent. Messages never contain header values.
+INVALID_ARGUMENT, UNAUTHENTICATED, ...) is permanent. Messages never contain header values:
+what a remote says (an error body may echo the request's headers) is scrubbed of every
+configured secret before it goes into an :class:`Outcome`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import base64
 import email.utils
 import gzip
+import re
+import socket
 import ssl
 import time
 import urllib.error
@@ -33,6 +37,8 @@ from otlp_arrow.otlp.services import SERVICES, export_method
 from otlp_arrow.schema import Signal
 
 RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+#: how grpcio's resolvers say a host name does not resolve (c-ares and the native one)
+_RESOLVE_FAILED = re.compile(r"DNS resolution failed|errors resolving|Domain name not found")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Outcome:
     rejected: int = 0  # partial_success: items the server did not accept
     message: str = ""  # what went wrong (or the partial_success error message)
     kind: str = ""  # a short cause for counting and logging once: "HTTP 503", "UNAVAILABLE"
+    unresolvable: bool = False  # the endpoint's host name does not resolve (retryable)
 
 
 class Sender(Protocol):
@@ -62,6 +69,27 @@ def auth_headers(config: Config) -> list[tuple[str, str]]:
         token = base64.b64encode(config.forward_basic_auth.reveal().encode()).decode("ascii")
         headers.append(("authorization", f"Basic {token}"))
     return headers
+
+
+def secret_texts(config: Config) -> tuple[str, ...]:
+    """Every configured credential in each form it travels in (a basic-auth pair also as its
+    base64 and its password alone), longest first: what :func:`scrub` removes."""
+    texts = [value.reveal() for _, value in config.forward_headers]
+    for secret in (config.forward_api_key, config.forward_bearer_token):
+        if secret is not None:
+            texts.append(secret.reveal())
+    if config.forward_basic_auth is not None:
+        pair = config.forward_basic_auth.reveal()
+        texts += [pair, base64.b64encode(pair.encode()).decode("ascii"), pair.partition(":")[2]]
+    return tuple(sorted({t for t in texts if len(t) >= 3}, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` (something a remote said, to be logged) with every secret as ``***``: an
+    endpoint may echo the request's headers in its error body."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def make_sender(config: Config) -> Sender:
@@ -86,6 +114,7 @@ class HttpSender:
         self.gzip = config.forward_compression == "gzip"
         self.timeout = config.forward_timeout
         self.headers = dict(auth_headers(config))
+        self.secrets = secret_texts(config)
         self.headers["content-type"] = "application/json" if self.json else "application/x-protobuf"
         if self.gzip:
             self.headers["content-encoding"] = "gzip"
@@ -112,11 +141,19 @@ class HttpSender:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, ssl.SSLCertVerificationError):
                 return Outcome(False, False, message=f"TLS: {reason.verify_message}", kind="TLS")
+            if isinstance(reason, socket.gaierror):
+                return Outcome(
+                    False,
+                    True,
+                    message=f"cannot resolve the host name of {self.base}: {reason.strerror}",
+                    kind="unresolvable",
+                    unresolvable=True,
+                )
             return Outcome(
                 False, True, message=f"cannot reach {self.base}: {reason}", kind="unreachable"
             )
         rejected, message = self._partial(signal, answer, kind)
-        return Outcome(True, rejected=rejected, message=message)
+        return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
 
     def _partial(self, signal: Signal, answer: bytes, kind: str) -> tuple[int, str]:
         if not answer:
@@ -142,6 +179,7 @@ class HttpSender:
         except (OSError, DecodeError):
             pass
         message = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
+        message = scrub(message, self.secrets)
         return Outcome(
             False,
             exc.code in RETRYABLE_HTTP,
@@ -199,6 +237,7 @@ class GrpcSender:
             self.channel = grpc.insecure_channel(target)
         self.timeout = config.forward_timeout
         self.metadata = [(name.lower(), value) for name, value in auth_headers(config)]
+        self.secrets = secret_texts(config)
         self.compression = (
             grpc.Compression.Gzip
             if config.forward_compression == "gzip"
@@ -224,18 +263,20 @@ class GrpcSender:
         except self._grpc.RpcError as exc:
             return self._failed(exc)
         rejected, message = _rejected(signal, response)
-        return Outcome(True, rejected=rejected, message=message)
+        return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
 
     def _failed(self, exc: Any) -> Outcome:
         code = exc.code().name if exc.code() is not None else "UNKNOWN"
         delay = _retry_info(exc)
         retryable = code in self.RETRYABLE or (code == "RESOURCE_EXHAUSTED" and delay is not None)
+        details = str(exc.details() or "")
         return Outcome(
             False,
             retryable,
             retry_after=delay,
-            message=f"gRPC {code}: {exc.details() or ''}".rstrip(": "),
+            message=scrub(f"gRPC {code}: {details}".rstrip(": "), self.secrets),
             kind=code,
+            unresolvable=code == "UNAVAILABLE" and _RESOLVE_FAILED.search(details) is not None,
         )
 
     def close(self) -> None:

@@ -4,7 +4,11 @@ forwarder).
 ``json_format`` already follows the proto3 JSON mapping that OTLP/JSON uses (lowerCamelCase
 names, enums as numbers or names, 64-bit integers as strings or numbers). The one OTLP rule it
 does not know: trace and span ids are hex, not base64. They are rewritten before parsing.
-Unknown fields are ignored, as the specification asks.
+Unknown fields are ignored, as the specification asks; an enum given by a name it does not
+know (``"kind": "SPAN_KIND_NOPE"``) is refused naming the field, not read as 0. Bodies nested
+deeper than :data:`MAX_JSON_DEPTH` arrays and objects are refused before parsing (protobuf also
+refuses messages nested deeper than 100, in both encodings), so no input reaches a recursion
+limit.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import json
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+#: arrays and objects an OTLP/JSON body may nest (a kvlist value inside a kvlist takes 4)
+MAX_JSON_DEPTH = 200
 M = TypeVar("M", bound=Message)
 
 
@@ -26,29 +33,58 @@ def parse(body: bytes, message_type: type[M]) -> M:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:  # nested far beyond the limit: the decoder gave up
+        raise ValueError(f"body nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    _hex_ids_to_base64(data, "")
+    _prepare(data, message_type.DESCRIPTOR, "", 1)
     try:
         return json_format.ParseDict(data, message_type(), ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise ValueError(str(exc)) from None
 
 
-def _hex_ids_to_base64(node: Any, path: str) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            where = f"{path}.{key}" if path else key
-            if key in _ID_FIELDS and isinstance(value, str):
-                try:
-                    node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
-                except ValueError:
-                    raise ValueError(f"{where}: {value!r} is not a hex id") from None
-            else:
-                _hex_ids_to_base64(value, where)
-    elif isinstance(node, list):
+def _prepare(node: Any, descriptor: Any, path: str, depth: int) -> None:
+    """Check depth and enum names, rewrite hex ids as base64, in place. ``descriptor`` is the
+    message type of ``node`` where known (None under unknown fields and Struct-like values)."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"body nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(node, list):
         for i, item in enumerate(node):
-            _hex_ids_to_base64(item, f"{path}[{i}]")
+            _prepare(item, descriptor, f"{path}[{i}]", depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        where = f"{path}.{key}" if path else key
+        field = _field(descriptor, key)
+        if key in _ID_FIELDS and isinstance(value, str):
+            try:
+                node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+            except ValueError:
+                raise ValueError(f"{where}: {value!r} is not a hex id") from None
+        elif field is not None and field.enum_type is not None:
+            _check_enum(field.enum_type, value, where)
+        else:
+            inner = field.message_type if field is not None else None
+            _prepare(value, inner, where, depth + 1)
+
+
+def _field(descriptor: Descriptor | None, key: str) -> FieldDescriptor | None:
+    if descriptor is None:
+        return None
+    field: FieldDescriptor | None = descriptor.fields_by_camelcase_name.get(key)
+    return field if field is not None else descriptor.fields_by_name.get(key)
+
+
+def _check_enum(enum: EnumDescriptor, value: Any, where: str) -> None:
+    names = enum.values_by_name
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and item not in names:
+            raise ValueError(
+                f"{where}: {item!r} is not a {enum.name} (expected a number or one of "
+                f"{', '.join(names)})"
+            )
 
 
 def encode_response(message: Message) -> bytes:

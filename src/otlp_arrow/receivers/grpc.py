@@ -28,6 +28,7 @@ from otlp_arrow.errors import (
 )
 from otlp_arrow.otlp.services import SERVICES, OtlpService
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
+from otlp_arrow.receivers.limits import CONVERSION_FACTOR, Limits
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,11 @@ class GrpcReceiver:
         retry_after_s: float,
         stats: ReceiverStats | None = None,
         workers: int = 8,
+        limits: Limits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
     ) -> None:
+        self._limits = limits if limits is not None else Limits()
+        self._credentials = credentials  # TLS; None: plaintext
         self._accept = accept
         self.stats = stats if stats is not None else ReceiverStats()
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -57,9 +62,18 @@ class GrpcReceiver:
 
     def start(self) -> int:
         """Start serving; returns the bound port (the chosen one when asked for port 0)."""
+        limits = self._limits
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="otlp-arrow-grpc"),
-            options=[("grpc.max_receive_message_length", self._max), ("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.max_receive_message_length", self._max),
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_allowed_incoming_connections", limits.max_connections),
+                ("grpc.server_handshake_timeout_ms", int(limits.header_timeout * 1000)),
+                ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),
+            ],
+            # calls waiting for a worker hold their message: at most as many again
+            maximum_concurrent_rpcs=2 * self._workers,
         )
         server.add_generic_rpc_handlers(
             [
@@ -73,7 +87,11 @@ class GrpcReceiver:
             ]
         )
         try:
-            port = server.add_insecure_port(self._address)
+            port = (
+                server.add_insecure_port(self._address)
+                if self._credentials is None
+                else server.add_secure_port(self._address, self._credentials)
+            )
         except RuntimeError as exc:
             raise ReceiverError(f"cannot listen for OTLP/gRPC on {self._address}: {exc}") from exc
         if port == 0:
@@ -91,41 +109,71 @@ class GrpcReceiver:
             self._server = None
 
     def _handler(self, service: OtlpService) -> Callable[[bytes, grpc.ServicerContext], bytes]:
-        signal, stats = service.signal, self.stats
+        signal, stats = service.signal, self.stats  # admitted within max_inflight_bytes
 
         def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
+            auth = self._limits.auth
+            if auth is not None:
+                metadata = dict(context.invocation_metadata())
+                if not auth.check(str(metadata.get("authorization", ""))):
+                    stats.unauthenticated(signal, "grpc")
+                    auth.refused(_client(context.peer()), f"OTLP/gRPC {signal}")
+                    context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required"
+                    )
             stats.request(signal, "grpc", len(raw))
-            try:
-                request = service.request.FromString(raw)
-                converted = convert_request(request, strict=False)
-            except (DecodeError, ConversionError) as exc:
-                stats.malformed(signal, "grpc")
+            held = len(raw) * (1 + CONVERSION_FACTOR)
+            if not self._limits.inflight.acquire(held):
+                self._retry_later(context)
                 context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"too many bytes in flight (max_inflight_bytes="
+                    f"{self._limits.inflight.limit}); retry later",
                 )
             try:
-                response = hand_over(
-                    converted,
-                    self._accept,
-                    stats,
-                    "grpc",
-                    service.response(),
-                    service.rejected_field,
-                )
-            except BufferFullError as exc:
-                self._retry_later(context)
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-            except StorageError as exc:  # not written (durable): retryable, nothing kept
-                self._retry_later(context)
-                context.abort(grpc.StatusCode.UNAVAILABLE, f"not stored: {exc}")
-            except ClosedError:
-                context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
-            return response.SerializeToString()  # type: ignore[no-any-return]
+                return self._export(service, raw, context)
+            finally:
+                self._limits.inflight.release(held)
 
         return export
+
+    def _export(self, service: OtlpService, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        signal, stats = service.signal, self.stats
+        try:
+            request = service.request.FromString(raw)
+            converted = convert_request(request, strict=False)
+        except (DecodeError, ConversionError) as exc:
+            stats.malformed(signal, "grpc")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"
+            )
+        try:
+            response = hand_over(
+                converted,
+                self._accept,
+                stats,
+                "grpc",
+                service.response(),
+                service.rejected_field,
+            )
+        except BufferFullError as exc:
+            self._retry_later(context)
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except StorageError as exc:  # not written (durable): retryable, nothing kept
+            self._retry_later(context)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"not stored: {exc}")
+        except ClosedError:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "otlp-arrow is shutting down")
+        return response.SerializeToString()  # type: ignore[no-any-return]
 
     def _retry_later(self, context: grpc.ServicerContext) -> None:
         """Tell the client when to retry (``google.rpc.RetryInfo``, as the OTLP spec asks)."""
         delay = Duration(seconds=int(self._retry_after_s), nanos=int(self._retry_after_s % 1 * 1e9))
         info = RetryInfo(retry_delay=delay).SerializeToString()
         context.set_trailing_metadata((("google.rpc.retryinfo-bin", info),))
+
+
+def _client(peer: str) -> str:
+    """The address of a gRPC peer (``ipv4:1.2.3.4:5678``, ``ipv6:[::1]:5678``), no port."""
+    address = peer.split(":", 1)[-1]
+    return address.rsplit(":", 1)[0].strip("[]")

@@ -23,6 +23,7 @@ class ReceiverCounters:
 
     requests: int = 0
     malformed_requests: int = 0
+    unauthenticated_requests: int = 0  # refused: no valid bearer token
     items_received: int = 0  # spans, data points or log records
     items_accepted: int = 0
     bytes_received: int = 0  # as sent (compressed or not)
@@ -55,6 +56,10 @@ class ReceiverStats:
     def malformed(self, signal: Signal, protocol: str) -> None:
         with self._lock:
             self._of(signal, protocol).malformed_requests += 1
+
+    def unauthenticated(self, signal: Signal, protocol: str) -> None:
+        with self._lock:
+            self._of(signal, protocol).unauthenticated_requests += 1
 
     def received(self, signal: Signal, protocol: str, items: int) -> None:
         with self._lock:

@@ -23,6 +23,11 @@ _RECEIVER: list[tuple[Callable[[ReceiverCounters], int], str, str]] = [
         "requests refused as malformed",
     ),
     (
+        lambda c: c.unauthenticated_requests,
+        "otlp_arrow_unauthenticated_requests_total",
+        "requests refused without a valid bearer token",
+    ),
+    (
         lambda c: c.items_received,
         "otlp_arrow_items_received_total",
         "spans, data points or log records received",

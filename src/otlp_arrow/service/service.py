@@ -7,15 +7,19 @@ and OTLP/HTTP, with readiness and the Prometheus self-metrics on the HTTP port.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
+from otlp_arrow.receivers.auth import Authenticator, is_loopback
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
+from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
+from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
 from otlp_arrow.storage import fs
 
@@ -32,6 +36,8 @@ class Service:
         if config.durability is None:  # the service acknowledges what is in the files
             config = config.replace(durability="written")
         fs.check_writable_dir(config.output_dir)  # a clear error now, not on every write
+        self.tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+        self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config)
         self.config = config
         self.grpc_port: int | None = None
@@ -40,16 +46,25 @@ class Service:
         self._ready = False
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
+        self.inflight = InflightBytes(config.max_inflight_bytes)
+        tokens = [token.reveal() for token in config.auth_bearer_tokens]
+        self.auth = Authenticator(tokens) if tokens else None
         limits: dict[str, Any] = {
             "host": config.host,
             "max_receive_bytes": config.max_receive_bytes,
             "retry_after_s": config.retry_after,
             "stats": self.receiver_stats,
+            "limits": self._limits(config),
         }
         self._grpc = (
             None
             if config.grpc_port is None
-            else GrpcReceiver(accept, port=config.grpc_port, **limits)
+            else GrpcReceiver(
+                accept,
+                port=config.grpc_port,
+                credentials=None if self.tls is None else self.tls.grpc_credentials(),
+                **limits,
+            )
         )
         self._http = (
             None
@@ -67,23 +82,86 @@ class Service:
         if config.viewer_port is not None:
             from otlp_arrow.viewer import Viewer
 
-            self._viewer = Viewer(config.output_dir, config.host, config.viewer_port)
+            self._viewer = Viewer(
+                config.output_dir,
+                config.host,
+                config.viewer_port,
+                limits=limits["limits"],
+                allowed_hosts=config.viewer_allowed_hosts,
+                query_timeout=config.viewer_query_timeout,
+                memory_limit=config.viewer_memory_limit,
+            )
+
+    def _limits(self, config: Config) -> Limits:
+        """The receivers' limits; connection caps lowered to fit the open-file limit."""
+        listeners = sum(p is not None for p in (config.grpc_port, config.http_port))
+        listeners += config.viewer_port is not None
+        fd_limit = raise_fd_limit()
+        cap = connection_cap(config.max_connections, listeners, fd_limit)
+        if cap < config.max_connections:
+            log.info(
+                "max_connections lowered to %d per listener: %d listeners must fit in the "
+                "open-file limit of %s",
+                cap,
+                listeners,
+                fd_limit,
+            )
+        return Limits(
+            max_connections=cap,
+            header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            idle_timeout=config.idle_timeout,
+            inflight=self.inflight,
+            ssl_context=None if self.tls is None else self.tls.context,
+            auth=self.auth,
+        )
+
+    def _warn_if_exposed(self) -> None:
+        """One warning when other machines can connect and nothing protects the listeners."""
+        if is_loopback(self.config.host) or self.tls is not None or self.auth is not None:
+            return
+        exposed = []
+        if self._grpc is not None or self._http is not None:
+            exposed.append("anyone who can reach it can send data")
+        if self._http is not None:
+            exposed.append(f"read /metrics on port {self.http_port}")
+        if self._viewer is not None:
+            exposed.append(f"read everything stored through the viewer on port {self.viewer_port}")
+        log.warning(
+            "listening on %s without TLS or auth_bearer_tokens, in plaintext: %s",
+            self.config.host,
+            ", ".join(exposed),
+        )
+
+    def reload_tls(self) -> bool:
+        """Re-read the TLS certificate, key and client CA (what SIGHUP does); True if the
+        new ones are in use. Open connections are not dropped."""
+        return self.tls is not None and self.tls.reload()
+
+    def _security_text(self) -> str:
+        if self.tls is None:
+            return ""
+        return " (TLS, client certificates required)" if self.tls.mutual else " (TLS)"
 
     def start(self) -> Service:
         """Start the receivers; on failure stop what started and raise ReceiverError."""
         try:
+            tls = self._security_text()
             if self._grpc is not None:
                 self.grpc_port = self._grpc.start()
-                log.info("OTLP/gRPC listening on %s:%d", self.config.host, self.grpc_port)
+                log.info("OTLP/gRPC listening on %s:%d%s", self.config.host, self.grpc_port, tls)
             if self._http is not None:
                 self.http_port = self._http.start()
-                log.info("OTLP/HTTP listening on %s:%d", self.config.host, self.http_port)
+                log.info("OTLP/HTTP listening on %s:%d%s", self.config.host, self.http_port, tls)
             if self._viewer is not None:
                 self.viewer_port = self._viewer.start()
                 log.info("web viewer on %s", self._viewer.url)
         except Exception:
             self.stop(0)
             raise
+        if self.tls is not None:
+            self.tls.watch(1.0, self._tls_watch)
+        self._warn_if_exposed()
         log.info("writing to %s", self.config.output_dir)
         self._ready = True
         return self
@@ -91,6 +169,7 @@ class Service:
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting, let calls in flight finish, write everything, close the files."""
         self._ready = False  # /readyz says so while draining
+        self._tls_watch.set()
         if self._viewer is not None:
             self._viewer.stop()
         for receiver in (self._http, self._grpc):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from otlp_arrow.query import Store
 from otlp_arrow.receivers.asgi import BackgroundServer
+from otlp_arrow.receivers.auth import host_allowed
+from otlp_arrow.receivers.limits import Limits
 from otlp_arrow.viewer.app import create_app
 
 #: The viewer's default port (4317/4318 are OTLP's; 4320 is free in the usual setups).
@@ -18,9 +20,36 @@ DEFAULT_PORT = 4320
 class Viewer:
     """The viewer of ``output_dir`` on ``host:port`` (0: a free port), on a thread."""
 
-    def __init__(self, output_dir: Path | str, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+    def __init__(
+        self,
+        output_dir: Path | str,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        limits: Limits | None = None,
+        allowed_hosts: tuple[str, ...] = (),
+        query_timeout: float = 10.0,
+        memory_limit: int = 512 * 1024**2,
+    ):
         self.store = Store(output_dir)
-        self._server = BackgroundServer(create_app(self.store), host, port, "the web viewer")
+        limits = limits if limits is not None else Limits()
+        app = create_app(
+            self.store,
+            auth=limits.auth,
+            host_ok=lambda header: host_allowed(header, host, allowed_hosts),
+            query_timeout=query_timeout,
+            memory_limit=memory_limit,
+        )
+        self._server = BackgroundServer(
+            app,
+            host,
+            port,
+            "the web viewer",
+            max_connections=limits.max_connections,
+            header_timeout=limits.header_timeout,
+            idle_timeout=limits.idle_timeout,
+            ssl_context=limits.ssl_context,
+        )
 
     def start(self) -> int:
         """Start serving; returns the port. ReceiverError if the port is taken."""
@@ -35,7 +64,8 @@ class Viewer:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         if ":" in shown:
             shown = f"[{shown}]"
-        return f"http://{shown}:{self._server.port}/"
+        scheme = "https" if self._server.ssl_context is not None else "http"
+        return f"{scheme}://{shown}:{self._server.port}/"
 
 
 __all__ = ["DEFAULT_PORT", "Viewer", "create_app"]

@@ -10,6 +10,7 @@ strict Content-Security-Policy (own scripts and styles only), ``X-Frame-Options:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -23,7 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.query import Store, parse_trace_id
+from otlp_arrow.receivers.auth import Authenticator
 from otlp_arrow.viewer import queries
+from otlp_arrow.viewer.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,17 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(store: Store) -> ASGIApp:
-    """The viewer for ``store``."""
+def create_app(
+    store: Store,
+    *,
+    auth: Authenticator | None = None,
+    host_ok: Callable[[str | None], bool] = lambda host: True,
+    query_timeout: float = 10.0,
+    memory_limit: int = 512 * 1024**2,
+) -> ASGIApp:
+    """The viewer for ``store``; ``auth`` guards the data API, ``host_ok`` says which
+    ``Host`` headers are answered (see :mod:`otlp_arrow.viewer.guard`). A query runs at most
+    ``query_timeout`` seconds with DuckDB's ``memory_limit`` (bytes); beyond, 503."""
     files = resources.files("otlp_arrow.viewer") / "static"
     assets = {path: ((files / name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
 
@@ -97,12 +109,16 @@ def create_app(store: Store) -> ASGIApp:
     def endpoint(handler: Callable[[Any, Request], Any]) -> Callable[[Request], Any]:
         async def run(request: Request) -> Response:
             def answer() -> Any:
-                return store.with_duckdb(lambda con: handler(con, request))
+                return store.with_duckdb(
+                    lambda con: _bounded(con, query_timeout, memory_limit, handler, request)
+                )
 
             try:
                 result = await run_in_threadpool(answer)
             except BadRequestError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+            except _TooCostlyError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=503)
             return JSONResponse(result, headers={"cache-control": "no-store"})
 
         return run
@@ -113,7 +129,39 @@ def create_app(store: Store) -> ASGIApp:
         for name, handler in _API.items()
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
-    return _SecurityHeaders(app)
+    return _SecurityHeaders(Guard(app, host_ok, auth))
+
+
+class _TooCostlyError(Exception):
+    """A query stopped at the viewer's time or memory limit."""
+
+
+def _bounded(
+    con: Any,
+    timeout: float,
+    memory_limit: int,
+    handler: Callable[[Any, Request], Any],
+    request: Request,
+) -> Any:
+    """``handler(con, request)`` within DuckDB's ``memory_limit``, interrupted after
+    ``timeout`` seconds."""
+    import duckdb
+
+    con.execute(f"SET memory_limit = '{max(1, memory_limit // 1024**2)}MiB'")
+    timer = threading.Timer(timeout, con.interrupt)
+    timer.start()
+    try:
+        return handler(con, request)
+    except duckdb.InterruptException:
+        raise _TooCostlyError(
+            f"the query took longer than {timeout:g}s (viewer_query_timeout): narrow it down"
+        ) from None
+    except duckdb.OutOfMemoryException:
+        raise _TooCostlyError(
+            "the query needs more memory than viewer_memory_limit: narrow it down"
+        ) from None
+    finally:
+        timer.cancel()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

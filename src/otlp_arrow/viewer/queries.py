@@ -20,6 +20,9 @@ from otlp_arrow.viewer import charts
 MAX_LIMIT = 500
 #: Most spans a trace page shows (a waterfall of more is no longer readable).
 MAX_TRACE_SPANS = 5000
+#: Most attributes (of a span, its resource), events and links shown per span; the counts
+#: of what is left out are in ``hidden`` (one span with 800,000 attributes stays cheap).
+MAX_SPAN_ITEMS = 200
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def _where(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
     return "WHERE " + " AND ".join(t for t, _ in used), [p for _, ps in used for p in ps]
 
 
-def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _rows(con: Any, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -132,12 +135,29 @@ def trace(con: Any, trace_id: bytes) -> dict[str, Any]:
         """
         SELECT lower(hex(span_id)) AS span_id, lower(hex(parent_span_id)) AS parent_span_id,
                name, kind, service_name AS service, epoch_ns(start_time) AS start_ns,
-               duration_ns, status_code, status_message, attributes, events, links,
-               resource_attributes, scope_name, scope_version, trace_state, flags,
+               duration_ns, status_code, status_message,
+               map_from_entries(list_slice(map_entries(attributes), 1, $n)) AS attributes,
+               list_transform(list_slice(events, 1, $n), lambda e: struct_pack(
+                   time := e.time, name := e.name,
+                   attributes := map_from_entries(list_slice(map_entries(e.attributes), 1, $n))
+               )) AS events,
+               list_transform(list_slice(links, 1, $n), lambda l: struct_pack(
+                   trace_id := l.trace_id, span_id := l.span_id,
+                   attributes := map_from_entries(list_slice(map_entries(l.attributes), 1, $n))
+               )) AS links,
+               map_from_entries(list_slice(map_entries(resource_attributes), 1, $n))
+                   AS resource_attributes,
+               struct_pack(
+                   attributes := greatest(cardinality(attributes) - $n, 0),
+                   resource_attributes := greatest(cardinality(resource_attributes) - $n, 0),
+                   events := greatest(len(events) - $n, 0),
+                   links := greatest(len(links) - $n, 0)
+               ) AS hidden,
+               scope_name, scope_version, trace_state, flags,
                dropped_attributes_count, dropped_events_count, dropped_links_count
-        FROM traces WHERE trace_id = ? ORDER BY start_time, span_id LIMIT ?
+        FROM traces WHERE trace_id = $id ORDER BY start_time, span_id LIMIT $spans
         """,
-        [trace_id, MAX_TRACE_SPANS + 1],
+        {"id": trace_id, "n": MAX_SPAN_ITEMS, "spans": MAX_TRACE_SPANS + 1},
     )
     truncated = len(rows) > MAX_TRACE_SPANS
     spans = [_span(row) for row in rows[:MAX_TRACE_SPANS]]

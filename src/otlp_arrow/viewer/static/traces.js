@@ -253,13 +253,19 @@ function treeOrder(spans) {
   return out;
 }
 
-function kvTable(title, values) {
+// A note that the server left items out (it caps what one span shows): the "truncated" marker.
+function hiddenNote(count, what) {
+  return count ? el("p", { class: "muted truncated" }, `… ${count.toLocaleString()} more ${what} not shown`) : null;
+}
+
+function kvTable(title, values, hidden) {
   const entries = Object.entries(values || {});
   if (!entries.length) return null;
   return el(
     "div",
     {},
     el("h2", {}, title),
+    hiddenNote(hidden, "attributes"),
     el(
       "table",
       {},
@@ -294,12 +300,13 @@ function renderSpanDetails(where, span) {
       status: span.status_message ? `${status}: ${span.status_message}` : status,
       scope: [span.scope_name, span.scope_version].filter(Boolean).join(" "),
     }),
-    kvTable("Attributes", span.attributes),
+    kvTable("Attributes", span.attributes, span.hidden?.attributes),
     span.events.length
       ? el(
           "div",
           {},
           el("h2", {}, "Events"),
+          hiddenNote(span.hidden?.events, "events"),
           el(
             "table",
             {},
@@ -329,6 +336,7 @@ function renderSpanDetails(where, span) {
           "div",
           {},
           el("h2", {}, "Links"),
+          hiddenNote(span.hidden?.links, "links"),
           el(
             "table",
             {},
@@ -347,6 +355,6 @@ function renderSpanDetails(where, span) {
           ),
         )
       : null,
-    kvTable("Resource", span.resource_attributes),
+    kvTable("Resource", span.resource_attributes, span.hidden?.resource_attributes),
   );
 }

@@ -1,0 +1,145 @@
+"""TLS for every listener: one certificate and key (PEM), optionally a client CA (mutual TLS:
+client certificates required and verified), re-read without a restart.
+
+:class:`ServerTls` holds the files' current contents and a generation number. ``reload()``
+(on SIGHUP, or when the watcher sees a file change) re-reads them; a pair that does not load
+(a half-written file) is logged and the previous one kept. The HTTP listeners share one
+``ssl.SSLContext`` whose chain is replaced in place (new handshakes get the new certificate;
+open connections are not touched); gRPC asks :meth:`grpc_fetcher` at every handshake and gets
+a new configuration when the generation changed. A new client CA is added to the HTTP
+context's trust store (OpenSSL cannot remove one from a live context): to withdraw trust in a
+client CA, restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from otlp_arrow.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class ServerTls:
+    """The server side of TLS for ``cert_file`` / ``key_file`` (and ``client_ca_file``)."""
+
+    def __init__(self, cert_file: Path, key_file: Path, client_ca_file: Path | None) -> None:
+        self.cert_file, self.key_file, self.client_ca_file = cert_file, key_file, client_ca_file
+        self.generation = 0
+        self._lock = threading.Lock()
+        self._stamps = self._stat()
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            self._load(self.context)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise ConfigError(f"TLS: cannot load {self._names()}: {_reason(exc)}") from None
+        if client_ca_file is not None:
+            self.context.verify_mode = ssl.CERT_REQUIRED
+        self._pem = self._read()
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_ca_file is not None
+
+    def _names(self) -> str:
+        files = [self.cert_file, self.key_file, self.client_ca_file]
+        return ", ".join(str(f) for f in files if f is not None)
+
+    def _load(self, context: ssl.SSLContext) -> None:
+        context.load_cert_chain(self.cert_file, self.key_file)
+        if self.client_ca_file is not None:
+            context.load_verify_locations(cafile=self.client_ca_file)
+
+    def _read(self) -> tuple[bytes, bytes, bytes | None]:
+        ca = self.client_ca_file.read_bytes() if self.client_ca_file is not None else None
+        return self.cert_file.read_bytes(), self.key_file.read_bytes(), ca
+
+    def _stat(self) -> tuple[tuple[float, int], ...]:
+        stamps = []
+        for path in (self.cert_file, self.key_file, self.client_ca_file):
+            if path is not None:
+                try:
+                    st = path.stat()
+                    stamps.append((st.st_mtime, st.st_size))
+                except OSError:
+                    stamps.append((0.0, -1))
+        return tuple(stamps)
+
+    def changed(self) -> bool:
+        """True if a file's modification time or size changed since the last (re)load."""
+        return self._stat() != self._stamps
+
+    def reload(self) -> bool:
+        """Re-read the files; True if the new certificate is in use. A pair that does not
+        load (a file half-written, a key that does not match) keeps the old one."""
+        with self._lock:
+            self._stamps = self._stat()
+            try:
+                probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                self._load(probe)  # check first: a failed load would leave the context empty
+                pem = self._read()
+                self._load(self.context)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                log.warning("TLS: kept the previous certificate: %s", _reason(exc))
+                return False
+            self._pem = pem
+            self.generation += 1
+        log.info("TLS: certificate re-read from %s", self.cert_file)
+        return True
+
+    def grpc_credentials(self) -> Any:
+        """``grpc.ServerCredentials`` that follow :meth:`reload`."""
+        import grpc
+
+        seen = self.generation
+
+        def fetch() -> Any:
+            nonlocal seen
+            if self.generation == seen:
+                return None  # unchanged: grpc keeps the current configuration
+            seen = self.generation
+            return self._grpc_config(grpc)
+
+        return grpc.dynamic_ssl_server_credentials(
+            self._grpc_config(grpc), fetch, require_client_authentication=self.mutual
+        )
+
+    def _grpc_config(self, grpc: Any) -> Any:
+        cert, key, ca = self._pem
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+
+    def watch(self, interval_s: float, stop: threading.Event) -> threading.Thread:
+        """A daemon thread re-reading the files when they change, until ``stop`` is set."""
+
+        def run() -> None:
+            while not stop.wait(interval_s):
+                if self.changed():
+                    self.reload()
+
+        thread = threading.Thread(target=run, name="otlp-arrow-tls-watch", daemon=True)
+        thread.start()
+        return thread
+
+
+def server_tls(
+    cert_file: Path | None, key_file: Path | None, client_ca_file: Path | None
+) -> ServerTls | None:
+    """The TLS of the listeners from the settings; None when TLS is off."""
+    if cert_file is None and key_file is None:
+        if client_ca_file is not None:
+            raise ConfigError("tls_client_ca_file needs tls_cert_file and tls_key_file")
+        return None
+    if cert_file is None or key_file is None:
+        raise ConfigError("TLS needs both tls_cert_file and tls_key_file (PEM)")
+    return ServerTls(cert_file, key_file, client_ca_file)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
