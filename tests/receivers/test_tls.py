@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import ssl
+import subprocess
+import sysconfig
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,3 +233,41 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "https_proxy", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_the_standalone_viewer_serves_tls_and_asks_for_the_token(tmp_path: Path, pki: Pki) -> None:
+    token = "view-token-0123456789"
+    env = {
+        **os.environ,
+        "OTLP_ARROW_TLS_CERT_FILE": str(pki.server[0]),
+        "OTLP_ARROW_TLS_KEY_FILE": str(pki.server[1]),
+        "OTLP_ARROW_AUTH_BEARER_TOKENS": token,
+    }
+    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
+    assert exe is not None
+    proc = subprocess.Popen(
+        [exe, "view", "--output-dir", str(tmp_path), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        match = re.search(r"on https://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        port = int(match.group(1))
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=_context(pki.ca), timeout=10)
+        try:
+            for headers, code in (({}, 401), ({"Authorization": f"Bearer {token}"}, 200)):
+                conn.request("GET", "/api/status", headers=headers)
+                response = conn.getresponse()
+                response.read()
+                assert response.status == code
+        finally:
+            conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        if proc.stderr is not None:
+            proc.stderr.close()

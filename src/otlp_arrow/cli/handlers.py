@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from typing import Any, Final
 
 from otlp_arrow._version import __version__
@@ -60,14 +61,30 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the web viewer until SIGINT/SIGTERM."""
     config = _config(args, host=args.host)
+    from otlp_arrow.receivers.auth import Authenticator
+    from otlp_arrow.receivers.limits import Limits, connection_cap, raise_fd_limit
+    from otlp_arrow.receivers.tls import server_tls
     from otlp_arrow.viewer import Viewer
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected a port 0..65535")
+    tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+    tokens = [token.reveal() for token in config.auth_bearer_tokens]
+    limits = Limits(
+        max_connections=connection_cap(config.max_connections, 1, raise_fd_limit()),
+        header_timeout=config.header_timeout,
+        idle_timeout=config.idle_timeout,
+        ssl_context=None if tls is None else tls.context,
+        auth=Authenticator(tokens) if tokens else None,
+    )
+    if tls is not None:  # re-read on SIGHUP and when the files change, as serve does
+        on_reload(tls.reload)
+        tls.watch(1.0, threading.Event())
     viewer = Viewer(
         config.output_dir,
         config.host,
         args.port,
+        limits=limits,
         allowed_hosts=config.viewer_allowed_hosts,
         query_timeout=config.viewer_query_timeout,
         memory_limit=config.viewer_memory_limit,
