@@ -12,6 +12,7 @@ from otlp_arrow._output import FORMATS, tail_lines, write
 from otlp_arrow._signals import wait_until_stopped
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config, render_docs
+from otlp_arrow.convert.native import native_status
 from otlp_arrow.errors import ConfigError, OtlpArrowError
 from otlp_arrow.query import connect
 from otlp_arrow.viewer import DEFAULT_PORT as VIEWER_PORT
@@ -22,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="otlp-arrow",
         description="Keep OpenTelemetry traces, metrics and logs as Apache Arrow files.",
     )
-    parser.add_argument("--version", action="version", version=f"otlp-arrow {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"otlp-arrow {__version__} ({native_status()})"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
