@@ -1,11 +1,11 @@
 //! `ANY_VALUE` struct columns and `ATTRIBUTES` map columns (`map<dictionary<string>,
 //! ANY_VALUE>`), as `otlp_arrow.convert._values.AnyValues` / `Attributes` build them.
 
-use arrow_buffer::{Buffer, NullBuffer, NullBufferBuilder};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, NullBufferBuilder};
 use arrow_data::ArrayData;
 use arrow_schema::DataType;
 
-use crate::anyvalue::{parse_kv, push_values, Any, Kv};
+use crate::anyvalue::{parse_kv, Any, Kv};
 use crate::columns::{build, map_of, offset, struct_of_len, DictStrings};
 use crate::wire::Result;
 
@@ -124,17 +124,28 @@ impl AnyValues {
     }
 }
 
+/// `{"values":[items]}` (or `{}`) written straight into the column (`push_values`).
 fn push_text(var: &mut Var, items: &str) -> Result<()> {
     if items.is_empty() {
         return var.push(b"{}");
     }
-    let mut text = String::with_capacity(items.len() + 13);
-    push_values(&mut text, items);
-    var.push(text.as_bytes())
+    var.data.extend_from_slice(b"{\"values\":[");
+    var.data.extend_from_slice(items.as_bytes());
+    var.push(b"]}")
 }
 
+/// The validity of one child: set where the slot's kind is `code` (eight slots a byte).
 fn validity(kinds: &[i8], code: i8) -> Option<NullBuffer> {
-    Some(NullBuffer::from_iter(kinds.iter().map(|&k| k == code)))
+    let mut bits = Vec::with_capacity(kinds.len().div_ceil(8));
+    for chunk in kinds.chunks(8) {
+        let mut byte = 0u8;
+        for (i, &k) in chunk.iter().enumerate() {
+            byte |= u8::from(k == code) << i;
+        }
+        bits.push(byte);
+    }
+    let bits = BooleanBuffer::new(Buffer::from_vec(bits), 0, kinds.len());
+    Some(NullBuffer::new(bits))
 }
 
 fn var_child(kinds: &[i8], code: i8, var: Var, data_type: DataType) -> Result<ArrayData> {
@@ -224,6 +235,8 @@ pub struct Attributes<'a> {
     values: AnyValues,
     offsets: Vec<i32>,
     nulls: Option<NullBufferBuilder>,
+    /// The key index at each position of the latest row (rows tend to repeat their keys).
+    guesses: Vec<i32>,
     /// A `KeyValue` with an empty key and `key_strindex` set (refused for the whole request).
     pub key_strindex: bool,
 }
@@ -235,6 +248,7 @@ impl Default for Attributes<'_> {
             values: AnyValues::default(),
             offsets: vec![0],
             nulls: None,
+            guesses: Vec::new(),
             key_strindex: false,
         }
     }
@@ -253,13 +267,30 @@ impl<'a> Attributes<'a> {
         if kv.key.is_empty() && kv.key_strindex != 0 {
             self.key_strindex = true;
         }
-        self.keys.push(kv.key)?;
+        let position = self.keys.len() - self.offsets[self.offsets.len() - 1] as usize;
+        let index = self
+            .keys
+            .push_guess(kv.key, self.guesses.get(position).copied())?;
+        match self.guesses.get_mut(position) {
+            Some(slot) => *slot = index,
+            None => self.guesses.push(index),
+        }
         self.values.push(kv.value.as_ref())
     }
 
-    /// Add `key` to the key dictionary without an entry (to order the dictionary).
-    pub fn intern_key(&mut self, key: &'a str) -> Result<()> {
-        self.keys.intern(key).map(drop)
+    /// Add `key` to the key dictionary without an entry (to order the dictionary); its index.
+    pub fn intern_key(&mut self, key: &'a str) -> Result<i32> {
+        self.keys.intern(key)
+    }
+
+    /// Like `push_kv`, with the key's dictionary index known (`intern_key`).
+    #[inline]
+    pub fn push_kv_indexed(&mut self, key: i32, kv: &Kv<'a>) -> Result<()> {
+        if kv.key.is_empty() && kv.key_strindex != 0 {
+            self.key_strindex = true;
+        }
+        self.keys.push_index(key);
+        self.values.push(kv.value.as_ref())
     }
 
     /// End the current row.

@@ -54,7 +54,8 @@ pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// order of first appearance (as `pa.array(values, pa.dictionary(pa.int32(), pa.string()))`).
 #[derive(Default)]
 pub struct DictStrings<'a> {
-    lookup: FxMap<&'a str, i32>,
+    lookup: FxMap<Key<'a>, i32>,
+    values: Vec<&'a str>,
     dictionary: Strings,
     pub indices: Vec<i32>,
     nulls: Option<NullBufferBuilder>,
@@ -64,12 +65,32 @@ impl<'a> DictStrings<'a> {
     /// The dictionary index of `value`, added to the dictionary if new.
     #[inline]
     pub fn intern(&mut self, value: &'a str) -> Result<i32> {
-        if let Some(&index) = self.lookup.get(value) {
+        if let Some(&index) = self.lookup.get(&Key(value)) {
             return Ok(index);
         }
         let index = offset(self.lookup.len())?;
         self.dictionary.push(value.as_bytes())?;
-        self.lookup.insert(value, index);
+        self.lookup.insert(Key(value), index);
+        self.values.push(value);
+        Ok(index)
+    }
+
+    /// Push `value`, trying the dictionary entry `guess` first (no hashing when right);
+    /// returns its index.
+    #[inline]
+    pub fn push_guess(&mut self, value: &'a str, guess: Option<i32>) -> Result<i32> {
+        let index = match guess {
+            Some(g)
+                if self
+                    .values
+                    .get(g as usize)
+                    .is_some_and(|v| fast_eq(v, value)) =>
+            {
+                g
+            }
+            _ => self.intern(value)?,
+        };
+        self.push_index(index);
         Ok(index)
     }
 
@@ -137,4 +158,41 @@ impl<'a> DictStrings<'a> {
 
 pub fn dict_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// String equality without a call into `memcmp` for the short strings keys are.
+#[inline]
+fn fast_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let head = |s: &[u8]| s.first_chunk::<16>().map(|c| u128::from_le_bytes(*c));
+    let tail = |s: &[u8]| s.last_chunk::<16>().map(|c| u128::from_le_bytes(*c));
+    let head8 = |s: &[u8]| s.first_chunk::<8>().map(|c| u64::from_le_bytes(*c));
+    let tail8 = |s: &[u8]| s.last_chunk::<8>().map(|c| u64::from_le_bytes(*c));
+    match a.len() {
+        0..=7 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => head8(a) == head8(b) && tail8(a) == tail8(b),
+        17..=32 => head(a) == head(b) && tail(a) == tail(b),
+        _ => a == b,
+    }
+}
+
+/// A dictionary key: hashed as bytes, compared with [`fast_eq`].
+#[derive(Clone, Copy, Eq)]
+struct Key<'a>(&'a str);
+
+impl PartialEq for Key<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        fast_eq(self.0, other.0)
+    }
+}
+
+impl std::hash::Hash for Key<'_> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0.as_bytes());
+    }
 }

@@ -238,21 +238,26 @@ impl<'a> ResourceScope<'a> {
             }
             rows
         };
-        let per_resource = |f: &mut dyn FnMut(usize, &Resource<'a>) -> Result<()>| -> Result<()> {
-            for (i, resource) in self.resources.iter().enumerate() {
-                f(res_rows[i], resource)?;
-            }
-            Ok(())
-        };
+        let per_resource =
+            |f: &mut dyn FnMut(usize, usize, &Resource<'a>) -> Result<()>| -> Result<()> {
+                for (i, resource) in self.resources.iter().enumerate() {
+                    f(i, res_rows[i], resource)?;
+                }
+                Ok(())
+            };
         let mut service = Shared::default();
         for resource in &self.resources {
             service.add(service_name(&resource.attrs))?;
         }
         let mut res_attrs = Attributes::default();
+        let mut res_keys = Vec::with_capacity(self.resources.len());
         for resource in &self.resources {
-            for kv in &resource.attrs {
-                res_attrs.intern_key(kv.key)?;
-            }
+            let keys: Result<Vec<i32>> = resource
+                .attrs
+                .iter()
+                .map(|kv| res_attrs.intern_key(kv.key))
+                .collect();
+            res_keys.push(keys?);
         }
         let mut res_dropped = Primitive::<u32>::default();
         let mut entities = EntityRefs::default();
@@ -260,11 +265,11 @@ impl<'a> ResourceScope<'a> {
         for resource in &self.resources {
             res_schema.add(Some(resource.schema_url))?;
         }
-        per_resource(&mut |rows, resource| {
+        per_resource(&mut |i, rows, resource| {
             for _ in 0..rows {
                 if resource.present {
-                    for kv in &resource.attrs {
-                        res_attrs.push_kv(kv)?;
+                    for (kv, key) in resource.attrs.iter().zip(&res_keys[i]) {
+                        res_attrs.push_kv_indexed(*key, kv)?;
                     }
                     res_attrs.end_row()?;
                     res_dropped.push(resource.dropped);
@@ -281,13 +286,17 @@ impl<'a> ResourceScope<'a> {
         let mut scope_version = Shared::default();
         let mut scope_schema = Shared::default();
         let mut scope_attrs = Attributes::default();
+        let mut scope_keys = Vec::with_capacity(self.scopes.len());
         for scope in &self.scopes {
             scope_name.add(scope.present.then_some(scope.name))?;
             scope_version.add(scope.present.then_some(scope.version))?;
             scope_schema.add(Some(scope.schema_url))?;
-            for kv in &scope.attrs {
-                scope_attrs.intern_key(kv.key)?;
-            }
+            let keys: Result<Vec<i32>> = scope
+                .attrs
+                .iter()
+                .map(|kv| scope_attrs.intern_key(kv.key))
+                .collect();
+            scope_keys.push(keys?);
         }
         let mut scope_dropped = Primitive::<u32>::default();
         let mut service_col = service.column();
@@ -303,8 +312,8 @@ impl<'a> ResourceScope<'a> {
             scope_schema_col.repeat(i, scope.rows);
             for _ in 0..scope.rows {
                 if scope.present {
-                    for kv in &scope.attrs {
-                        scope_attrs.push_kv(kv)?;
+                    for (kv, key) in scope.attrs.iter().zip(&scope_keys[i]) {
+                        scope_attrs.push_kv_indexed(*key, kv)?;
                     }
                     scope_attrs.end_row()?;
                     scope_dropped.push(scope.dropped);
