@@ -255,6 +255,16 @@ impl Default for Attributes<'_> {
 }
 
 impl<'a> Attributes<'a> {
+    /// Room for about `entries` attributes in `rows` rows (saves regrowing the vectors).
+    pub fn reserve(&mut self, rows: usize, entries: usize) {
+        self.offsets.reserve(rows);
+        self.keys.indices.reserve(entries);
+        self.values.kinds.reserve(entries);
+        self.values.strings.ends.reserve(entries);
+        self.values.strings.data.reserve(entries * 8);
+        self.values.ints.reserve(entries / 2);
+    }
+
     /// Parse one serialized `KeyValue` (at `depth`) into the current row.
     #[inline]
     pub fn push_wire(&mut self, buf: &'a [u8], depth: u32) -> Result<()> {

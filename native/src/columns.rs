@@ -219,6 +219,10 @@ impl FixedIds {
         Some(id_error(self.width, id.len()))
     }
 
+    pub fn reserve(&mut self, ids: usize) {
+        self.data.reserve(ids * self.width);
+    }
+
     pub fn finish(mut self) -> Result<ArrayData> {
         let len = self.data.len() / self.width;
         build(

@@ -4,8 +4,7 @@ use crate::anyvalue::Kv;
 use crate::attrs::Attributes;
 use crate::columns::{Bools, DictStrings, Primitive, Timestamps};
 use crate::points::{
-    fixed64s, merge_buckets, push_number, Buckets, ExemplarProblems, Exemplars, Lists, Number,
-    Quantiles,
+    fixed64s, merge_buckets, push_number, ExemplarProblems, Exemplars, Lists, Number, Quantiles,
 };
 use crate::traces::beyond;
 use crate::wire::{check_depth, Reader, Result, I64, LEN, VARINT};
@@ -70,8 +69,9 @@ struct Point {
     scale: i32,
     zero_count: u64,
     zero_threshold: f64,
-    positive: Option<Buckets>,
-    negative: Option<Buckets>,
+    /// The offset of the positive / negative buckets, when present.
+    positive: Option<i32>,
+    negative: Option<i32>,
 }
 
 impl<'a> Metrics<'a> {
@@ -171,14 +171,17 @@ impl<'a> Metrics<'a> {
             (3, 6, VARINT) => p.scale = crate::wire::zigzag32(r.varint()?),
             (3, 7, I64) => p.zero_count = r.fixed64()?,
             (3, 14, I64) => p.zero_threshold = double(r)?,
+            // the bucket counts go straight into their column (merged if the field repeats)
             (3, 8, LEN) => merge_buckets(
-                p.positive.get_or_insert_with(Buckets::default),
+                p.positive.get_or_insert(0),
+                &mut self.positive_counts.values,
                 r.bytes()?,
                 depth + 1,
             )
             .map_err(|e| e.at("positive"))?,
             (3, 9, LEN) => merge_buckets(
-                p.negative.get_or_insert_with(Buckets::default),
+                p.negative.get_or_insert(0),
+                &mut self.negative_counts.values,
                 r.bytes()?,
                 depth + 1,
             )
@@ -235,8 +238,8 @@ impl<'a> Metrics<'a> {
         ] {
             match buckets {
                 Some(b) => {
-                    offset.push(b.offset);
-                    counts.push(&b.counts)?;
+                    offset.push(b);
+                    counts.end_row()?;
                 }
                 None => {
                     offset.push_null();

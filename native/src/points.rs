@@ -234,24 +234,24 @@ impl Quantiles {
     }
 }
 
-/// Exponential histogram `Buckets`: merged when the field appears twice.
-#[derive(Default)]
-pub struct Buckets {
-    pub offset: i32,
-    pub counts: Vec<u64>,
-}
-
-pub fn merge_buckets(buckets: &mut Buckets, buf: &[u8], depth: u32) -> Result<()> {
+/// Merge one serialized exponential histogram `Buckets` (at `depth`): the offset (last
+/// wins) into `offset`, the counts appended to `counts`.
+pub fn merge_buckets(
+    offset: &mut i32,
+    counts: &mut Vec<u64>,
+    buf: &[u8],
+    depth: u32,
+) -> Result<()> {
     check_depth(depth)?;
     let mut r = Reader::new(buf);
     while !r.is_empty() {
         let (field, wire_type) = r.tag()?;
         let known = match field {
             1 if wire_type == crate::wire::VARINT => {
-                buckets.offset = crate::wire::zigzag32(r.varint()?);
+                *offset = crate::wire::zigzag32(r.varint()?);
                 true
             }
-            2 => crate::wire::repeated_varint(&mut r, wire_type, &mut buckets.counts)?,
+            2 => crate::wire::repeated_varint(&mut r, wire_type, counts)?,
             _ => false,
         };
         if !known {

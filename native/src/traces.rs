@@ -91,6 +91,35 @@ impl<'a> Spans<'a> {
         }
     }
 
+    fn reserve(&mut self, rows: usize, attributes: usize) {
+        self.attrs.reserve(rows, attributes);
+        for ids in [&mut self.trace_id, &mut self.span_id, &mut self.parent] {
+            ids.reserve(rows);
+        }
+        for column in [
+            &mut self.flags,
+            &mut self.dropped_attrs,
+            &mut self.dropped_events,
+        ] {
+            column.values.reserve(rows);
+        }
+        for column in [&mut self.start, &mut self.end, &mut self.duration] {
+            column.values.reserve(rows);
+        }
+        for column in [
+            &mut self.name,
+            &mut self.trace_state,
+            &mut self.status_message,
+        ] {
+            column.indices.reserve(rows);
+        }
+        self.kind.values.reserve(rows);
+        self.status_code.values.reserve(rows);
+        self.dropped_links.values.reserve(rows);
+        self.event_offsets.reserve(rows);
+        self.link_offsets.reserve(rows);
+    }
+
     fn event(&mut self, buf: &'a [u8], depth: u32, problems: &mut SpanProblems) -> Result<()> {
         check_depth(depth)?;
         let (mut time, mut name, mut dropped) = (0u64, "", 0u32);
@@ -349,6 +378,8 @@ pub fn beyond(field: &str, value: u64) -> String {
 /// Decode a serialized `ExportTraceServiceRequest`.
 pub fn decode(buf: &[u8]) -> Result<Decoded> {
     let mut spans = Spans::new();
+    // a span is rarely under 100 bytes, an attribute under 20: reserve for that
+    spans.reserve(buf.len() / 128, buf.len() / 32);
     let mut resource_scope = ResourceScope::default();
     resource_scope.walk(buf, &NAMES, &mut spans)?;
     spans.finish(&resource_scope)

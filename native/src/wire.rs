@@ -112,6 +112,12 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn tag(&mut self) -> Result<(u32, u8)> {
         let buf = self.buf;
+        if let Some(&b) = buf.first() {
+            if (0x08..0x80).contains(&b) {
+                self.buf = &buf[1..];
+                return Ok((u32::from(b >> 3), b & 7));
+            }
+        }
         let mut value = 0u64;
         let mut used = 0;
         for (i, &b) in buf.iter().take(5).enumerate() {
@@ -173,6 +179,12 @@ impl<'a> Reader<'a> {
     #[inline]
     fn length(&mut self) -> Result<usize> {
         let buf = self.buf;
+        if let Some(&b) = buf.first() {
+            if b < 0x80 {
+                self.buf = &buf[1..];
+                return Ok(usize::from(b));
+            }
+        }
         let mut value = 0u64;
         for (i, &b) in buf.iter().take(5).enumerate() {
             value |= u64::from(b & 0x7f) << (7 * i);
