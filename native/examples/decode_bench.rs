@@ -17,7 +17,11 @@ fn main() {
         .sum();
     let bytes: usize = inputs.iter().map(Vec::len).sum();
     let mut best = f64::MAX;
-    for _ in 0..20 {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    for _ in 0..rounds {
         let start = Instant::now();
         for input in &inputs {
             std::hint::black_box(decode(signal, input).expect("valid"));

@@ -25,6 +25,7 @@ pub enum Any<'a> {
 }
 
 /// Merge one serialized `AnyValue` (at nesting `depth`) into `value`.
+#[inline]
 pub fn merge_any<'a>(value: &mut Any<'a>, buf: &'a [u8], depth: u32) -> Result<()> {
     check_depth(depth)?;
     let mut r = Reader::new(buf);
@@ -38,7 +39,7 @@ pub fn merge_any<'a>(value: &mut Any<'a>, buf: &'a [u8], depth: u32) -> Result<(
             (5, LEN) => {
                 let bytes = r.bytes()?;
                 if !matches!(value, Any::Array(_)) {
-                    *value = Any::Array(String::new());
+                    *value = Any::Array(String::with_capacity(bytes.len() * 2));
                 }
                 if let Any::Array(items) = value {
                     array_items(items, bytes, depth + 1).map_err(|e| e.at("array_value"))?;
@@ -47,7 +48,7 @@ pub fn merge_any<'a>(value: &mut Any<'a>, buf: &'a [u8], depth: u32) -> Result<(
             (6, LEN) => {
                 let bytes = r.bytes()?;
                 if !matches!(value, Any::Kvlist(_)) {
-                    *value = Any::Kvlist(String::new());
+                    *value = Any::Kvlist(String::with_capacity(bytes.len() * 2));
                 }
                 if let Any::Kvlist(items) = value {
                     kvlist_items(items, bytes, depth + 1).map_err(|e| e.at("kvlist_value"))?;
@@ -136,6 +137,7 @@ pub struct Kv<'a> {
 }
 
 /// Parse one serialized `KeyValue` at `depth`.
+#[inline]
 pub fn parse_kv(buf: &[u8], depth: u32) -> Result<Kv<'_>> {
     check_depth(depth)?;
     let mut kv = Kv {

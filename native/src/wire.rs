@@ -18,44 +18,50 @@ pub const I32: u8 = 5;
 pub const MAX_DEPTH: u32 = 100;
 
 /// A refused input: what is wrong, and where (`path`, outermost first once finished).
+/// Boxed, so that `Result`s stay two words and travel in registers on the hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorInner {
     segments: Vec<String>,
     message: String,
 }
 
 impl Error {
+    #[cold]
     pub fn new(message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorInner {
             segments: Vec::new(),
             message: message.into(),
-        }
+        }))
     }
 
     /// The same error, one level further out (`segment` is a field, e.g. `spans[3]`).
     #[cold]
     pub fn at(mut self, segment: impl fmt::Display) -> Self {
-        self.segments.push(segment.to_string());
+        self.0.segments.push(segment.to_string());
         self
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.segments.is_empty() {
-            return f.write_str(&self.message);
+        let ErrorInner { segments, message } = &*self.0;
+        if segments.is_empty() {
+            return f.write_str(message);
         }
-        for (i, segment) in self.segments.iter().rev().enumerate() {
+        for (i, segment) in segments.iter().rev().enumerate() {
             if i > 0 {
                 f.write_str(".")?;
             }
             f.write_str(segment)?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {message}")
     }
 }
 
@@ -83,7 +89,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint of up to 10 bytes; bits beyond 64 are dropped, as upb does.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64> {
         let buf = self.buf;
         if let Some(&b) = buf.first() {
@@ -92,6 +98,12 @@ impl<'a> Reader<'a> {
                 return Ok(u64::from(b));
             }
         }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64> {
+        let buf = self.buf;
         let mut value = 0u64;
         for (i, &b) in buf.iter().take(10).enumerate() {
             value |= u64::from(b & 0x7f) << (7 * i);
@@ -109,7 +121,7 @@ impl<'a> Reader<'a> {
 
     /// A field's tag: (field number, wire type). A tag is at most 5 bytes and fits in 32 bits;
     /// field number 0 is invalid.
-    #[inline]
+    #[inline(always)]
     pub fn tag(&mut self) -> Result<(u32, u8)> {
         let buf = self.buf;
         if let Some(&b) = buf.first() {
@@ -118,6 +130,13 @@ impl<'a> Reader<'a> {
                 return Ok((u32::from(b >> 3), b & 7));
             }
         }
+        self.tag_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn tag_slow(&mut self) -> Result<(u32, u8)> {
+        let buf = self.buf;
         let mut value = 0u64;
         let mut used = 0;
         for (i, &b) in buf.iter().take(5).enumerate() {
@@ -165,7 +184,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of a length-delimited field (the length is a varint of at most 5 bytes).
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = self.length()?;
         if len > self.buf.len() {
@@ -176,7 +195,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    #[inline]
+    #[inline(always)]
     fn length(&mut self) -> Result<usize> {
         let buf = self.buf;
         if let Some(&b) = buf.first() {
@@ -185,6 +204,12 @@ impl<'a> Reader<'a> {
                 return Ok(usize::from(b));
             }
         }
+        self.length_slow()
+    }
+
+    #[inline(never)]
+    fn length_slow(&mut self) -> Result<usize> {
+        let buf = self.buf;
         let mut value = 0u64;
         for (i, &b) in buf.iter().take(5).enumerate() {
             value |= u64::from(b & 0x7f) << (7 * i);
@@ -201,7 +226,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string field: its bytes, which must be UTF-8 (proto3 `string`).
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> Result<&'a str> {
         let bytes = self.bytes()?;
         if bytes.is_ascii() {

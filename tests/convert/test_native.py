@@ -253,3 +253,36 @@ def test_otlp_to_arrow_says_what_is_wrong_with_serialized_input() -> None:
         convert_bytes(12, "traces")
     with pytest.raises(InputTypeError, match="expected str, bytes"):
         convert_json(12, "traces")
+
+
+def _fixed64(field: int, value: int) -> bytes:
+    return _varint(field << 3 | 1) + value.to_bytes(8, "little")
+
+
+POINT = _fixed64(3, 10**18) + _fixed64(6, 7)  # time, as_int 7
+POINT2 = _fixed64(3, 2 * 10**18) + _fixed64(4, 0x3FF0000000000000)  # as_double 1.0
+BUCKETS = _ld(8, b"\x08\x02" + _ld(2, b"\x01\x02")) + _ld(8, b"\x10\x03")
+METRIC_CASES = {
+    "gauge then sum": _ld(5, _ld(1, POINT)) + _ld(7, _ld(1, POINT2) + b"\x10\x02"),
+    "gauge twice, merged": _ld(5, _ld(1, POINT)) + _ld(5, _ld(1, POINT2)),
+    "gauge, sum, gauge": _ld(5, _ld(1, POINT)) + _ld(7, _ld(1, POINT)) + _ld(5, _ld(1, POINT2)),
+    "sum fields in later chunks": _ld(7, _ld(1, POINT)) + _ld(7, b"\x10\x01") + _ld(7, b"\x18\x05"),
+    "no data": _ld(1, b"m"),
+    "no points": _ld(9, b"\x10\x01"),
+    "value oneof, last wins": _ld(5, _ld(1, POINT + POINT2)),
+    "buckets merged": _ld(10, _ld(1, BUCKETS + _fixed64(4, 3))),
+    "optional sum present at 0": _ld(9, _ld(1, _fixed64(5, 0) + _ld(6, b"") + _fixed64(6, 1))),
+    "summary with quantiles": _ld(11, _ld(1, _ld(6, _fixed64(1, 0)) + _ld(6, b""))),
+    "bad UTF-8 in a replaced member": _ld(5, _ld(1, _ld(7, _ld(1, b"\xff")))) + _ld(7, b""),
+    "metadata after data": _ld(5, _ld(1, POINT)) + _ld(12, KV) + _ld(1, b"late name"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_CASES))
+@pytest.mark.parametrize("strict", [True, False])
+def test_metric_wire_cases_are_taken_as_upb_takes_them(name: str, strict: bool) -> None:
+    _native_or_skip("metrics")
+    data = _ld(1, _ld(2, _ld(2, _ld(1, b"m") + METRIC_CASES[name])))
+    expected = reference(data, "metrics", strict)
+    assert (expected == REFUSED) == name.startswith("bad")
+    assert difference(data, "metrics", strict) is None
