@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean native
 
 $(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json tools/js/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
@@ -13,18 +13,28 @@ $(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json tools/js/pa
 demo: $(STAMP)
 	$(BIN)/otlp-arrow demo
 
-test: $(STAMP)
+# The native core (native/, Rust): `pip install -e .` builds it; this rebuilds it in place after
+# an edit (incremental), as setuptools-rust does: release mode, the `python` feature.
+native: $(STAMP)
+	cargo build --quiet --release --features python --manifest-path native/Cargo.toml
+	cp native/target/release/libotlp_arrow_native.so src/otlp_arrow/_native.abi3.so
+
+test: native
+	cd native && cargo fmt --check
+	cd native && cargo clippy --quiet --all-targets --all-features -- -D warnings
+	cd native && cargo test --quiet
 	$(BIN)/ruff check src tests benches
 	$(BIN)/ruff format --check src tests benches
 	$(BIN)/mypy
 	tools/js/node_modules/.bin/biome ci --error-on-warnings --config-path tools/js src/otlp_arrow/viewer/static/*.js
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: native
 	PYTHONPATH=. $(BIN)/python benches/bench_convert.py
+	PYTHONPATH=. $(BIN)/python benches/bench_native.py
 	PYTHONPATH=. $(BIN)/python benches/bench_exporters.py
 	PYTHONPATH=. $(BIN)/python benches/bench_receiver.py
 	PYTHONPATH=. $(BIN)/python benches/bench_query.py
 
 clean:
-	rm -rf $(VENV) otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) native/target src/otlp_arrow/_native*.so otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

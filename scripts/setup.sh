@@ -10,7 +10,10 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+# builds the native core (native/, Rust) too when cargo is there; without it the install
+# still succeeds and OTLP bytes take the Python converter
 "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+"$VENV/bin/otlp-arrow" --version
 # OpenTelemetry JS, a real OTLP/JSON client for tests/receivers/test_js_client.py, and
 # Biome, the formatter and linter `make test` runs on the viewer's scripts (tools/js)
 if command -v npm >/dev/null 2>&1; then

@@ -33,7 +33,8 @@ def test_help_and_version() -> None:
     done = _run("--help")
     assert done.returncode == 0 and "demo" in done.stdout and "config" in done.stdout
     done = _run("--version")
-    assert done.stdout.strip() == f"otlp-arrow {otlp_arrow.__version__}"
+    # the version, and whether the native core (otlp_arrow._native) is in use
+    assert done.stdout.strip().startswith(f"otlp-arrow {otlp_arrow.__version__} (native core: on")
 
 
 def test_demo_runs_the_service_viewer_and_shop_until_ctrl_c(tmp_path: Path) -> None:

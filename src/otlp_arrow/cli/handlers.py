@@ -25,7 +25,10 @@ TAILED: Final[tuple[Signal, ...]] = ("traces", "logs")
 
 
 def version_text() -> str:
-    return f"otlp-arrow {__version__}"
+    """``otlp-arrow --version``: the version, and whether the native core is in use."""
+    from otlp_arrow.convert.native import native_status
+
+    return f"otlp-arrow {__version__} ({native_status()})"
 
 
 def _config(args: argparse.Namespace, **overrides: Any) -> Config:

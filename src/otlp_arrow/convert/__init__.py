@@ -18,13 +18,22 @@ from otlp_arrow.convert.from_otlp import (
     metrics_to_arrow,
     traces_to_arrow,
 )
+from otlp_arrow.convert.native import convert_bytes, convert_json
 from otlp_arrow.convert.to_otlp import logs_to_otlp, metrics_to_otlp, traces_to_otlp
-from otlp_arrow.errors import InputTypeError
-from otlp_arrow.schema import Signal, as_signal
+from otlp_arrow.errors import ConversionError, InputTypeError
+from otlp_arrow.schema import SIGNALS, Signal, as_signal
 
 OtlpRequest = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
 
-__all__ = ["Converted", "OtlpRequest", "arrow_to_otlp", "convert_request", "otlp_to_arrow"]
+__all__ = [
+    "Converted",
+    "OtlpRequest",
+    "arrow_to_otlp",
+    "convert_bytes",
+    "convert_json",
+    "convert_request",
+    "otlp_to_arrow",
+]
 
 
 def convert_request(request: Any, *, strict: bool = True) -> Converted:
@@ -42,13 +51,43 @@ def convert_request(request: Any, *, strict: bool = True) -> Converted:
     )
 
 
-def otlp_to_arrow(request: OtlpRequest) -> pa.Table:
+def otlp_to_arrow(
+    request: OtlpRequest | bytes | bytearray | memoryview | str,
+    signal: str | None = None,
+    format: Literal["protobuf", "json"] = "protobuf",
+) -> pa.Table:
     """Convert an OTLP export request to a ``pyarrow.Table`` of that signal's schema.
 
+    ``request`` is a parsed request message, or a serialized one (``bytes``, ``bytearray``,
+    ``memoryview``; ``str`` too for JSON): then ``signal`` ("traces", "metrics", "logs") is
+    required and ``format`` says how it is encoded, ``"protobuf"`` (decoded by the native
+    core when available) or ``"json"`` (OTLP/JSON). Both give the same table as the parsed
+    message would.
+
     Raises :class:`~otlp_arrow.ConversionError` naming the offending field if any item
-    cannot be stored losslessly (nothing is converted half-way).
+    cannot be stored losslessly (nothing is converted half-way), or if the bytes are not a
+    valid request.
     """
-    return pa.Table.from_batches([convert_request(request).batch])
+    if isinstance(request, bytes | bytearray | memoryview) or (
+        isinstance(request, str) and format == "json"
+    ):
+        if signal is None:
+            raise ConversionError(
+                f"signal is required with serialized input: one of {', '.join(SIGNALS)}"
+            )
+        if format == "protobuf":
+            converted = convert_bytes(request, signal)
+        elif format == "json":
+            converted = convert_json(request, signal)
+        else:
+            raise ConversionError(f"unknown format {format!r}: expected 'protobuf' or 'json'")
+        return pa.Table.from_batches([converted.batch])
+    converted = convert_request(request)
+    if signal is not None and signal != converted.signal:
+        raise InputTypeError(
+            f"signal {signal!r} does not match the request type {type(request).__qualname__}"
+        )
+    return pa.Table.from_batches([converted.batch])
 
 
 @overload

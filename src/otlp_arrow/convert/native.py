@@ -1,0 +1,136 @@
+"""The bridge to the native core (``otlp_arrow._native``, Rust): serialized OTLP protobuf
+requests straight to Arrow, without Python objects per item and with the GIL released.
+
+When the extension cannot be imported (a source install without Rust, an unsupported
+platform) or ``OTLP_ARROW_NATIVE=0`` is set, one warning is logged and the same function
+takes the reference route: protobuf ``FromString`` (upb), then the Python converter. Both
+routes give identical tables; a differential test holds them together.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from types import ModuleType
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otlp_arrow.convert._columns import Converted
+from otlp_arrow.convert.from_otlp import logs_to_arrow, metrics_to_arrow, traces_to_arrow
+from otlp_arrow.errors import ConversionError, InputTypeError
+from otlp_arrow.schema import Signal, schema_for
+
+log = logging.getLogger(__name__)
+
+#: The request message of each signal (the fallback route parses with it).
+REQUEST_TYPES: Final[dict[str, Any]] = {
+    "traces": ExportTraceServiceRequest,
+    "metrics": ExportMetricsServiceRequest,
+    "logs": ExportLogsServiceRequest,
+}
+_PYTHON_CONVERTERS: Final[dict[str, Any]] = {
+    "traces": traces_to_arrow,
+    "metrics": metrics_to_arrow,
+    "logs": logs_to_arrow,
+}
+
+
+def _load() -> tuple[ModuleType | None, str]:
+    """The native module, or None and why not."""
+    if os.environ.get("OTLP_ARROW_NATIVE", "").strip() == "0":
+        return None, "disabled by OTLP_ARROW_NATIVE=0"
+    try:  # by name: the extension exists only once built, and has no stubs
+        native = importlib.import_module("otlp_arrow._native")
+    except ImportError as exc:
+        return None, f"otlp_arrow._native cannot be imported: {exc}"
+    return native, "in use"
+
+
+_NATIVE, _REASON = _load()
+#: The signals the native core decodes (others take the Python route).
+NATIVE_SIGNALS: Final[frozenset[str]] = frozenset(_NATIVE.SIGNALS if _NATIVE else ())
+if _NATIVE is None:
+    log.warning("native core not used (%s): OTLP bytes take the Python converter", _REASON)
+
+
+def native_status() -> str:
+    """One line for ``otlp-arrow --version``: is the native core in use, and for what."""
+    if _NATIVE is None:
+        return f"native core: off ({_REASON})"
+    return f"native core: on ({', '.join(sorted(NATIVE_SIGNALS))})"
+
+
+def uses_native(signal: str) -> bool:
+    """True when bytes of ``signal`` are decoded by the native core."""
+    return signal in NATIVE_SIGNALS
+
+
+def convert_bytes(data: Any, signal: str, *, strict: bool = True) -> Converted:
+    """Convert a serialized OTLP export request of ``signal`` ("traces", "metrics", "logs").
+
+    ``data`` is ``bytes``, ``bytearray`` or ``memoryview`` (mutable input is copied first).
+    The result is what ``convert_request(Request.FromString(data), strict=strict)`` gives;
+    input that is not a valid request raises ConversionError saying where.
+    """
+    schema = schema_for(signal)
+    if isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    elif not isinstance(data, bytes):
+        raise InputTypeError(
+            f"expected bytes, bytearray or memoryview, got {type(data).__module__}."
+            f"{type(data).__qualname__}"
+        )
+    if _NATIVE is None or signal not in NATIVE_SIGNALS:
+        return _convert_python(data, signal, strict=strict)
+    try:
+        exported, bad_rows, error = _NATIVE.decode(signal, data)
+    except ValueError as exc:
+        raise ConversionError(f"invalid OTLP protobuf {signal} request: {exc}") from None
+    batch = pa.RecordBatch._import_from_c(exported.address, schema)
+    typed: Signal = schema.metadata[b"otlp_arrow.signal"].decode()
+    if not bad_rows:
+        return Converted(typed, batch)
+    if strict:
+        raise ConversionError(error)
+    keep = np.ones(batch.num_rows, dtype=bool)
+    keep[bad_rows] = False
+    return Converted(typed, batch.filter(pa.array(keep)), len(bad_rows), error)
+
+
+def _convert_python(data: bytes, signal: str, *, strict: bool) -> Converted:
+    try:
+        request = REQUEST_TYPES[signal].FromString(data)
+    except DecodeError as exc:
+        raise ConversionError(f"invalid OTLP protobuf {signal} request: {exc}") from None
+    return _PYTHON_CONVERTERS[signal](request, strict=strict)  # type: ignore[no-any-return]
+
+
+def convert_json(data: Any, signal: str, *, strict: bool = True) -> Converted:
+    """Convert an OTLP/JSON export request body of ``signal`` (the Python route for now:
+    the project's OTLP/JSON parser, then the Python converter)."""
+    from otlp_arrow.otlp import json_wire
+
+    schema_for(signal)
+    if isinstance(data, str):
+        data = data.encode()
+    elif isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    elif not isinstance(data, bytes):
+        raise InputTypeError(
+            f"expected str, bytes, bytearray or memoryview, got {type(data).__module__}."
+            f"{type(data).__qualname__}"
+        )
+    try:
+        request = json_wire.parse(data, REQUEST_TYPES[signal])
+    except ValueError as exc:
+        raise ConversionError(f"invalid OTLP/JSON {signal} request: {exc}") from None
+    return _PYTHON_CONVERTERS[signal](request, strict=strict)  # type: ignore[no-any-return]
