@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
 
-from otlp_arrow.convert import Converted, convert_request
+from otlp_arrow.convert import Converted, convert_bytes
 from otlp_arrow.errors import (
     BufferFullError,
     ClosedError,
@@ -139,10 +138,9 @@ class GrpcReceiver:
 
     def _export(self, service: OtlpService, raw: bytes, context: grpc.ServicerContext) -> bytes:
         signal, stats = service.signal, self.stats
-        try:
-            request = service.request.FromString(raw)
-            converted = convert_request(request, strict=False)
-        except (DecodeError, ConversionError) as exc:
+        try:  # the raw bytes go to the native core: no Python protobuf objects per item
+            converted = convert_bytes(raw, signal, strict=False)
+        except ConversionError as exc:
             stats.malformed(signal, "grpc")
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"malformed {service.request.__name__}: {exc}"

@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from otlp_arrow.convert import Converted, convert_request
+from otlp_arrow.convert import Converted, convert_bytes, convert_request
 from otlp_arrow.errors import BufferFullError, ClosedError, ConversionError, StorageError
 from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES
@@ -215,7 +215,9 @@ class HttpReceiver:
         except ValueError as exc:
             return _status(400, str(exc), content_type)
         try:
-            converted = await run_in_threadpool(_convert, body, content_type, service.request)
+            converted = await run_in_threadpool(
+                _convert, body, content_type, service.request, signal
+            )
         except ValueError as exc:
             self.stats.malformed(signal, "http")
             return _status(400, f"malformed {service.request.__name__}: {exc}", content_type)
@@ -271,14 +273,15 @@ class HttpReceiver:
         return b"".join(chunks)
 
 
-def _convert(body: bytes, content_type: str, message_type: type[Message]) -> Converted:
+def _convert(
+    body: bytes, content_type: str, message_type: type[Message], signal: Signal
+) -> Converted:
+    """A request body as a converted batch (partial: bad items counted); ValueError if the
+    body is not a request. Protobuf bodies go to the native core as bytes."""
     try:
-        message = (
-            json_wire.parse(body, message_type)
-            if content_type == JSON
-            else message_type.FromString(body)
-        )
-        return convert_request(message, strict=False)
+        if content_type == JSON:
+            return convert_request(json_wire.parse(body, message_type), strict=False)
+        return convert_bytes(body, signal, strict=False)
     except (DecodeError, ConversionError) as exc:
         raise ValueError(str(exc)) from exc
 
