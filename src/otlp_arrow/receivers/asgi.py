@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 import threading
 import time
 from typing import Any, cast
@@ -20,7 +19,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from otlp_arrow.errors import ReceiverError
-from otlp_arrow.receivers.limits import OncePerSpell
+from otlp_arrow.receivers.limits import Limits, OncePerSpell
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +36,17 @@ class BackgroundServer:
         host: str,
         port: int,
         label: str,
-        *,
-        max_connections: int = 512,
-        header_timeout: float = 10.0,
-        idle_timeout: float = 5.0,
-        ssl_context: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.requested_port = port
         self.label = label  # for errors: "OTLP/HTTP", "the web viewer"
-        self.max_connections = max_connections
-        self.header_timeout = header_timeout
-        self.idle_timeout = idle_timeout
-        self.ssl_context = ssl_context
+        limits = limits if limits is not None else Limits()
+        self.max_connections = limits.max_connections
+        self.header_timeout = limits.header_timeout
+        self.idle_timeout = limits.idle_timeout
+        self.ssl_context = limits.ssl_context
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port: int | None = None

@@ -116,16 +116,7 @@ class HttpReceiver:
                 )
             )
         self.app = Starlette(routes=routes, middleware=middleware)
-        self._background = BackgroundServer(
-            self.app,
-            host,
-            port,
-            "OTLP/HTTP",
-            max_connections=limits.max_connections,
-            header_timeout=limits.header_timeout,
-            idle_timeout=limits.idle_timeout,
-            ssl_context=limits.ssl_context,
-        )
+        self._background = BackgroundServer(self.app, host, port, "OTLP/HTTP", limits)
         self.port: int | None = None
 
     def start(self, timeout_s: float = 10.0) -> int:

@@ -40,16 +40,7 @@ class Viewer:
             query_timeout=query_timeout,
             memory_limit=memory_limit,
         )
-        self._server = BackgroundServer(
-            app,
-            host,
-            port,
-            "the web viewer",
-            max_connections=limits.max_connections,
-            header_timeout=limits.header_timeout,
-            idle_timeout=limits.idle_timeout,
-            ssl_context=limits.ssl_context,
-        )
+        self._server = BackgroundServer(app, host, port, "the web viewer", limits)
 
     def start(self) -> int:
         """Start serving; returns the port. ReceiverError if the port is taken."""
