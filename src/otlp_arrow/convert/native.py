@@ -18,25 +18,17 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otlp_arrow.convert._columns import Converted
 from otlp_arrow.convert.from_otlp import logs_to_arrow, metrics_to_arrow, traces_to_arrow
 from otlp_arrow.errors import ConversionError, InputTypeError
+from otlp_arrow.otlp.services import SERVICES
 from otlp_arrow.schema import Signal, schema_for
 
 log = logging.getLogger(__name__)
 
-#: The request message of each signal (the fallback route parses with it).
-REQUEST_TYPES: Final[dict[str, Any]] = {
-    "traces": ExportTraceServiceRequest,
-    "metrics": ExportMetricsServiceRequest,
-    "logs": ExportLogsServiceRequest,
-}
+#: The request message of each signal (the fallback route parses with it): the OTLP table's.
+REQUEST_TYPES: Final[dict[str, Any]] = {s: service.request for s, service in SERVICES.items()}
 _PYTHON_CONVERTERS: Final[dict[str, Any]] = {
     "traces": traces_to_arrow,
     "metrics": metrics_to_arrow,
@@ -82,13 +74,7 @@ def convert_bytes(data: Any, signal: str, *, strict: bool = True) -> Converted:
     input that is not a valid request raises ConversionError saying where.
     """
     schema = schema_for(signal)
-    if isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    elif not isinstance(data, bytes):
-        raise InputTypeError(
-            f"expected bytes, bytearray or memoryview, got {type(data).__module__}."
-            f"{type(data).__qualname__}"
-        )
+    data = _as_bytes(data, text=False)
     if _NATIVE is None or signal not in NATIVE_SIGNALS:
         return _convert_python(data, signal, strict=strict)
     try:
@@ -106,6 +92,19 @@ def convert_bytes(data: Any, signal: str, *, strict: bool = True) -> Converted:
     return Converted(typed, batch.filter(pa.array(keep)), len(bad_rows), error)
 
 
+def _as_bytes(data: Any, *, text: bool) -> bytes:
+    """``data`` as immutable bytes (mutable buffers copied; ``str`` encoded when ``text``);
+    InputTypeError naming what was passed otherwise."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    if text and isinstance(data, str):
+        return data.encode()
+    kinds = "str, bytes, bytearray or memoryview" if text else "bytes, bytearray or memoryview"
+    raise InputTypeError(f"expected {kinds}, got {type(data).__module__}.{type(data).__qualname__}")
+
+
 def _convert_python(data: bytes, signal: str, *, strict: bool) -> Converted:
     try:
         request = REQUEST_TYPES[signal].FromString(data)
@@ -120,15 +119,7 @@ def convert_json(data: Any, signal: str, *, strict: bool = True) -> Converted:
     from otlp_arrow.otlp import json_wire
 
     schema_for(signal)
-    if isinstance(data, str):
-        data = data.encode()
-    elif isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    elif not isinstance(data, bytes):
-        raise InputTypeError(
-            f"expected str, bytes, bytearray or memoryview, got {type(data).__module__}."
-            f"{type(data).__qualname__}"
-        )
+    data = _as_bytes(data, text=True)
     try:
         request = json_wire.parse(data, REQUEST_TYPES[signal])
     except ValueError as exc:
