@@ -16,9 +16,12 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from otlp_arrow import OtlpLibrary, connect
+from otlp_arrow.receivers.auth import Authenticator
+from otlp_arrow.receivers.limits import Limits
 from otlp_arrow.viewer import Viewer
 from tests import helpers, sample
 from tests.helpers import T0
@@ -266,3 +269,41 @@ def test_a_chart_says_which_points_it_cannot_draw(
         no_console_errors(browser)
     finally:
         odd.stop()
+
+
+def answer_prompt(browser: WebDriver, text: str) -> str:
+    """Type ``text`` into the page's prompt when it shows; returns the prompt's question."""
+    prompt = WebDriverWait(browser, 10).until(expected_conditions.alert_is_present())
+    assert prompt is not False
+    question = prompt.text
+    prompt.send_keys(text)
+    prompt.accept()
+    return question
+
+
+def test_the_viewer_asks_for_its_token_once_per_session(browser: WebDriver, stored: Path) -> None:
+    token = "viewer-token-0123456789"
+    guarded = Viewer(stored, port=0, limits=Limits(auth=Authenticator([token])))
+    guarded.start()
+    try:
+        browser.get(guarded.url + "#/traces")
+        assert answer_prompt(browser, "not-the-token") == "This viewer needs an access token:"
+        answer_prompt(browser, token)  # a wrong token is refused and asked for again
+        wait_for(lambda: len(rows(browser, "trace-list")) == 50, "traces after the login")
+        assert browser.execute_script("return sessionStorage.getItem('otlp-arrow-token')") == token
+        browser.refresh()  # the same tab keeps it: no second prompt
+        wait_for(lambda: len(rows(browser, "trace-list")) == 50, "traces after a reload")
+        assert token not in browser.current_url
+        shot(browser, "viewer-login")
+        failed = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert all("401" in message for message in failed)  # only the refused first tries
+        browser.execute_script("sessionStorage.clear()")
+        browser.refresh()  # a new session is asked again; no answer: the page says so
+        answer_prompt(browser, "")
+        wait_for(
+            lambda: "access token is required" in browser.find_element(By.TAG_NAME, "body").text,
+            "the message that a token is required",
+        )
+    finally:
+        browser.execute_script("sessionStorage.clear()")
+        guarded.stop()
