@@ -274,7 +274,6 @@ def test_a_chart_says_which_points_it_cannot_draw(
 def answer_prompt(browser: WebDriver, text: str) -> str:
     """Type ``text`` into the page's prompt when it shows; returns the prompt's question."""
     prompt = WebDriverWait(browser, 10).until(expected_conditions.alert_is_present())
-    assert prompt is not False
     question = prompt.text
     prompt.send_keys(text)
     prompt.accept()
