@@ -4,6 +4,7 @@ all signals over gRPC and HTTP, then SIGTERM; everything acknowledged is in the 
 from __future__ import annotations
 
 import signal
+import urllib.request
 import time
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,42 @@ def test_serve_refuses_an_output_dir_it_cannot_write_at_start(tmp_path: Path, wh
     assert done.returncode == 1
     assert str(out) in done.stderr and "not a directory" in done.stderr.lower()
     assert "listening" not in done.stderr  # nothing was opened to clients
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
+def test_a_token_from_a_file_appears_in_no_log_metrics_process_list_or_data_file(
+    tmp_path: Path,
+) -> None:
+    token = "serve-token-5f1c2a9b7e3d"
+    (tmp_path / "tokens").write_text(f"{token}\n")
+    out = tmp_path / "data"
+    proc, ports = start_serve(
+        out,
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "0",
+        env={"OTLP_ARROW_AUTH_BEARER_TOKENS": f"file:{tmp_path / 'tokens'}"},
+    )
+    base = f"http://127.0.0.1:{ports['HTTP']}"
+    spans = sdk_data.spans()
+    refused = http_traces.OTLPSpanExporter(endpoint=f"{base}/v1/traces").export(spans)
+    sent = http_traces.OTLPSpanExporter(
+        endpoint=f"{base}/v1/traces", headers={"authorization": f"Bearer {token}"}
+    ).export(spans)
+    assert (refused.name, sent.name) == ("FAILURE", "SUCCESS")
+    request = urllib.request.Request(
+        f"{base}/metrics", headers={"authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        metrics_text = response.read().decode()
+    assert "otlp_arrow_unauthenticated_requests_total" in metrics_text and token not in metrics_text
+    cmdline = Path(f"/proc/{proc.pid}/cmdline")
+    if cmdline.exists():  # Linux: what `ps` shows
+        assert token.encode() not in cmdline.read_bytes()
+    log = stop_serve(proc)
+    assert "refused" in log and token not in log
+    assert len(read_table(out, "traces")) == len(spans)  # only the authorized export
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
