@@ -4,8 +4,8 @@ all signals over gRPC and HTTP, then SIGTERM; everything acknowledged is in the 
 from __future__ import annotations
 
 import signal
-import urllib.request
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
