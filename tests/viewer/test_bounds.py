@@ -60,3 +60,18 @@ def test_a_query_is_stopped_at_its_time_limit() -> None:
         assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("64.0 MiB",)]
     finally:
         con.close()
+
+
+def test_a_query_beyond_the_memory_limit_is_stopped_with_its_setting_named() -> None:
+    def hungry(con: Any, request: Any) -> Any:  # a sort that cannot spill: no temp directory
+        con.execute("SET temp_directory = ''")
+        return con.execute(
+            "SELECT list(repeat('x', 100) || i::VARCHAR) FROM range(2000000) t(i)"
+        ).fetchall()
+
+    con = duckdb.connect()
+    try:
+        with pytest.raises(_TooCostlyError, match="viewer_memory_limit"):
+            _bounded(con, 60, 16 * 1024**2, hungry, cast(Any, None))
+    finally:
+        con.close()
