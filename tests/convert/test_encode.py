@@ -221,3 +221,21 @@ def test_encoders_run_in_parallel_threads() -> None:
     for thread in threads:
         thread.join()
     assert results == [want] * 20
+
+
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_the_python_route_gives_the_same_requests(
+    signal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what a build without the native core (or OTLP_ARROW_NATIVE=0) sends
+    table = pa.concat_tables([otlp_to_arrow(_sample(signal, 30))] * 2)
+    native = list(iter_otlp_requests(table, signal, max_rows=25))
+    monkeypatch.setattr("otlp_arrow.convert.to_bytes.native_encoder", lambda *_: None)
+    python = list(iter_otlp_requests(table, signal, max_rows=25))
+    assert len(python) == len(native) == 3
+    for got, want in zip(python, native, strict=True):
+        assert_same(_parse(got, signal), _parse(want, signal))
+    with pytest.raises(ConversionError, match="out of a table of 60"):
+        from otlp_arrow.convert.to_bytes import TableEncoder
+
+        TableEncoder(table, signal).encode(0, 61)

@@ -138,8 +138,8 @@ def native_encoder(table: pa.Table, signal: str) -> Any | None:
     None when the native core does not encode ``signal``."""
     if _NATIVE is None or signal not in ENCODE_SIGNALS:
         return None
-    columns = [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in table.columns]
-    array = pa.StructArray.from_arrays(columns, fields=list(table.schema))
+    batches = table.to_batches()
+    batch = batches[0] if len(batches) == 1 else table.combine_chunks().to_batches()[0]
     encoder = _NATIVE.Encoder(signal)
-    array._export_to_c(encoder.array_address, encoder.schema_address)
+    batch._export_to_c(encoder.array_address, encoder.schema_address)  # as a struct array
     return encoder

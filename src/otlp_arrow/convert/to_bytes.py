@@ -16,7 +16,7 @@ import pyarrow as pa
 from otlp_arrow.convert.native import native_encoder
 from otlp_arrow.convert.to_otlp import logs_to_otlp, metrics_to_otlp, traces_to_otlp
 from otlp_arrow.errors import ConversionError
-from otlp_arrow.schema import Signal, as_signal, conform
+from otlp_arrow.schema import Signal, as_signal, conform, schema_for
 
 _TO_OTLP: Any = {"traces": traces_to_otlp, "metrics": metrics_to_otlp, "logs": logs_to_otlp}
 
@@ -27,7 +27,7 @@ class TableEncoder:
 
     def __init__(self, table: pa.Table | pa.RecordBatch, signal: str) -> None:
         self.signal: Signal = as_signal(signal)
-        self.table = conform(table, self.signal).combine_chunks()
+        self.table = _prepared(table, self.signal)
         self.num_rows: int = self.table.num_rows
         self._native = native_encoder(self.table, self.signal) if self.num_rows else None
 
@@ -71,6 +71,14 @@ class TableEncoder:
                 data = self.encode(start, start + rows)
             yield data, rows
             start += rows
+
+
+def _prepared(data: pa.Table | pa.RecordBatch, signal: Signal) -> pa.Table:
+    """``data`` as a table of exactly ``signal``'s schema: as it is when it already is one
+    (a cast of the nested columns costs more than the encoding)."""
+    if data.schema.equals(schema_for(signal)):
+        return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    return conform(data, signal)
 
 
 def arrow_to_otlp_bytes(table: pa.Table | pa.RecordBatch, signal: str) -> bytes:
