@@ -58,7 +58,7 @@ def main() -> int:
             items,
             {
                 "native": lambda ts=tables, s=signal: [arrow_to_otlp_bytes(t, s) for t in ts],
-                "core": lambda es=encoders, n=sizes: [e.encode(*r) for e, r in zip(es, n)],
+                "core": lambda es=encoders, n=sizes: [e.encode(*r) for e, r in zip(es, n, strict=True)],
                 "upb": lambda rs=reqs: [r.SerializeToString() for r in rs],
             },
             repeat,
