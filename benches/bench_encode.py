@@ -53,12 +53,12 @@ def main() -> int:
         tables = [otlp_to_arrow(r) for r in reqs]
         items = sum(t.num_rows for t in tables)
         encoders: list[Any] = [native_encoder(t, signal) for t in tables]
-        sizes = [(0, t.num_rows) for t in tables]
+        ranges = [(encoder, 0, t.num_rows) for encoder, t in zip(encoders, tables, strict=True)]
         rates = interleaved(
             items,
             {
                 "native": lambda ts=tables, s=signal: [arrow_to_otlp_bytes(t, s) for t in ts],
-                "core": lambda es=encoders, n=sizes: [e.encode(*r) for e, r in zip(es, n, strict=True)],
+                "core": lambda rs=ranges: [e.encode(a, b) for e, a, b in rs],
                 "upb": lambda rs=reqs: [r.SerializeToString() for r in rs],
             },
             repeat,
