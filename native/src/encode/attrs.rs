@@ -50,6 +50,44 @@ impl<'a> AnyValues<'a> {
         self.all.is_null(i)
     }
 
+    /// Are the values at `a` and `b` the same (field by field; doubles by their bits)?
+    #[inline]
+    pub fn same(&self, a: usize, b: usize) -> bool {
+        fn eq<T: PartialEq>(x: Option<T>, y: Option<T>) -> bool {
+            x == y
+        }
+        let opt = |arr: &dyn Array, i: usize| arr.is_valid(i);
+        self.all.is_valid(a) == self.all.is_valid(b)
+            && eq(
+                opt(self.string, a).then(|| self.string.value(a)),
+                opt(self.string, b).then(|| self.string.value(b)),
+            )
+            && eq(
+                opt(self.boolean, a).then(|| self.boolean.value(a)),
+                opt(self.boolean, b).then(|| self.boolean.value(b)),
+            )
+            && eq(
+                opt(self.int, a).then(|| self.int.value(a)),
+                opt(self.int, b).then(|| self.int.value(b)),
+            )
+            && eq(
+                opt(self.double, a).then(|| self.double.value(a).to_bits()),
+                opt(self.double, b).then(|| self.double.value(b).to_bits()),
+            )
+            && eq(
+                opt(self.bytes, a).then(|| self.bytes.value(a)),
+                opt(self.bytes, b).then(|| self.bytes.value(b)),
+            )
+            && eq(
+                opt(self.array, a).then(|| self.array.value(a)),
+                opt(self.array, b).then(|| self.array.value(b)),
+            )
+            && eq(
+                opt(self.kvlist, a).then(|| self.kvlist.value(a)),
+                opt(self.kvlist, b).then(|| self.kvlist.value(b)),
+            )
+    }
+
     /// Write the fields of the AnyValue at `i` (the message's content, not its length).
     #[inline]
     pub fn write(&self, w: &mut Writer, i: usize) -> Result<()> {
@@ -103,6 +141,21 @@ impl<'a> Attrs<'a> {
     #[inline]
     pub fn is_null(&self, row: usize) -> bool {
         self.map.is_null(row)
+    }
+
+    /// Are the attributes of rows `a` and `b` the same (keys and values, in order)?
+    pub fn same(&self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (
+            super::cols::map_range(self.map, a),
+            super::cols::map_range(self.map, b),
+        );
+        match (ra, rb) {
+            (None, None) => true,
+            (Some(ra), Some(rb)) if ra.len() == rb.len() => ra
+                .zip(rb)
+                .all(|(x, y)| self.keys.get(x) == self.keys.get(y) && self.values.same(x, y)),
+            _ => false,
+        }
     }
 
     /// Write row `row`'s attributes as repeated KeyValue field `field` (nothing where null).

@@ -103,6 +103,18 @@ impl<'a> Dict<'a> {
         }
     }
 
+    /// Do rows `a` and `b` hold the same string (or both null)?
+    #[inline]
+    pub fn same(&self, a: usize, b: usize) -> bool {
+        if self.keys.is_valid(a)
+            && self.keys.is_valid(b)
+            && self.keys.value(a) == self.keys.value(b)
+        {
+            return true;
+        }
+        self.get(a) == self.get(b)
+    }
+
     /// The string of row `i`, "" where null (what an unset proto3 string reads as).
     #[inline]
     pub fn str(&self, i: usize) -> &'a [u8] {

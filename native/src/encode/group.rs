@@ -69,6 +69,22 @@ impl<'a> Shared<'a> {
         })
     }
 
+    /// Do rows `a` and `b` belong to the same resource and scope? (Without entity refs only:
+    /// rows with entity refs are compared by their encoding.)
+    fn same(&self, a: usize, b: usize) -> bool {
+        self.entities.range(a).is_empty()
+            && self.entities.range(b).is_empty()
+            && self.entities.is_null(a) == self.entities.is_null(b)
+            && self.res_schema.same(a, b)
+            && self.scope_schema.same(a, b)
+            && get(self.res_dropped, a) == get(self.res_dropped, b)
+            && get(self.scope_dropped, a) == get(self.scope_dropped, b)
+            && self.scope_name.same(a, b)
+            && self.scope_version.same(a, b)
+            && self.res_attrs.same(a, b)
+            && self.scope_attrs.same(a, b)
+    }
+
     /// The `ResourceX` fields of row `row` but its scopes: `resource` (1), `schema_url` (3).
     fn resource(&self, w: &mut Writer, row: usize) -> Result<()> {
         if !self.res_attrs.is_null(row) {
@@ -133,7 +149,14 @@ pub fn write_request(
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let (mut rkey, mut skey) = (Writer::default(), Writer::default());
     let mut current: Option<(usize, usize)> = None;
+    let first = rows.start;
     for row in rows {
+        if let Some((r, s)) = current {
+            if row > first && shared.same(row - 1, row) {
+                resources[r].scopes[s].rows.push(row as u32);
+                continue;
+            }
+        }
         rkey.buf.clear();
         skey.buf.clear();
         shared.resource(&mut rkey, row)?;

@@ -293,14 +293,36 @@ impl<'a> Points<'a> {
         Ok(())
     }
 
+    /// Do rows `a` and `b` have the same metric identity?
+    fn same_metric(&self, a: usize, b: usize) -> bool {
+        self.kind.same(a, b)
+            && self.name.same(a, b)
+            && self.description.same(a, b)
+            && self.unit.same(a, b)
+            && get(self.temporality, a) == get(self.temporality, b)
+            && super::cols::boolean(self.monotonic, a) == super::cols::boolean(self.monotonic, b)
+            && self.metadata.same(a, b)
+    }
+
     /// The metrics of one scope's rows: a new `Metric` where the identity changes.
     fn metrics(&self, w: &mut Writer, rows: &[u32]) -> Result<()> {
         let (mut key, mut prev) = (Writer::default(), Vec::new());
         let mut open: Option<(super::pb::Open, super::pb::Open)> = None;
+        let mut last: Option<(usize, Kind)> = None;
         for &row in rows {
             let i = row as usize;
             let at = |e: Error| e.at(format_args!("row {row}"));
+            if let Some((p, kind)) = last {
+                if open.is_some() && self.same_metric(p, i) {
+                    let point = w.open(1, 2);
+                    self.point(w, kind, i).map_err(at)?;
+                    w.close(point);
+                    last = Some((i, kind));
+                    continue;
+                }
+            }
             let kind = self.kind(i).map_err(at)?;
+            last = Some((i, kind));
             key.buf.clear();
             self.identity(&mut key, i).map_err(at)?;
             let data = w_data(&mut key, kind, self, i);
