@@ -7,9 +7,9 @@
 //! data = encoder.encode(0, len(struct_array))
 //! ```
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-use arrow_array::{Array, StructArray};
+use arrow_array::StructArray;
 use arrow_data::ffi::FFI_ArrowArray;
 use arrow_schema::ffi::FFI_ArrowSchema;
 use arrow_schema::DataType;
@@ -20,11 +20,11 @@ use pyo3::types::PyBytes;
 use crate::encode::encode_caught;
 use crate::Signal;
 
-enum State {
-    /// Waiting for pyarrow to export into these (their addresses are handed out).
-    Empty(Box<FFI_ArrowArray>, Box<FFI_ArrowSchema>),
-    Imported(StructArray),
-    Failed,
+/// The export slots, until pyarrow has filled them and they were imported.
+struct Slots {
+    array: Box<FFI_ArrowArray>,
+    schema: Box<FFI_ArrowSchema>,
+    imported: bool,
 }
 
 /// One table of `signal`'s schema, imported once, encoded range by range.
@@ -33,7 +33,10 @@ pub struct Encoder {
     signal: Signal,
     array_address: usize,
     schema_address: usize,
-    state: Mutex<State>,
+    slots: Mutex<Slots>,
+    /// The imported table: set once, then read without a lock (so that no thread waits for
+    /// a lock while holding the GIL that an encoding thread needs back).
+    table: OnceLock<StructArray>,
 }
 
 #[pymethods]
@@ -48,7 +51,12 @@ impl Encoder {
             signal,
             array_address: std::ptr::from_ref::<FFI_ArrowArray>(&array) as usize,
             schema_address: std::ptr::from_ref::<FFI_ArrowSchema>(&schema) as usize,
-            state: Mutex::new(State::Empty(array, schema)),
+            slots: Mutex::new(Slots {
+                array,
+                schema,
+                imported: false,
+            }),
+            table: OnceLock::new(),
         })
     }
 
@@ -72,45 +80,46 @@ impl Encoder {
         start: usize,
         stop: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| PyValueError::new_err("encoder poisoned"))?;
-        if let State::Empty(array, schema) = &mut *state {
-            if array.is_released() {
-                return Err(PyValueError::new_err(
-                    "no array was exported to the encoder",
-                ));
-            }
-            let taken = std::mem::replace(&mut **array, FFI_ArrowArray::empty());
-            // SAFETY: `taken` and `schema` were filled by pyarrow's `_export_to_c`, which
-            // writes a valid C Data Interface array and its schema (checked as not released
-            // above); the imported data owns the array (its release runs when dropped).
-            let data = unsafe { arrow_array::ffi::from_ffi(taken, schema) };
-            *state = match data {
-                Ok(data) if matches!(data.data_type(), DataType::Struct(_)) => {
-                    State::Imported(StructArray::from(data))
-                }
-                Ok(_) => State::Failed,
-                Err(e) => {
-                    *state = State::Failed;
-                    return Err(PyValueError::new_err(format!(
-                        "cannot import the table: {e}"
-                    )));
-                }
-            };
-        }
-        let State::Imported(table) = &*state else {
-            return Err(PyValueError::new_err(
-                "the exported array is not a struct array",
-            ));
+        let table = match self.table.get() {
+            Some(table) => table,
+            None => self.import()?,
         };
         let signal = self.signal;
         // The imported buffers are immutable and owned by `table`, which outlives this call.
         let encoded = py
             .detach(|| encode_caught(signal, table, start..stop))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let _ = table.len();
         Ok(PyBytes::new(py, &encoded))
+    }
+}
+
+impl Encoder {
+    /// Import what pyarrow exported into the slots (once; the GIL is held throughout).
+    fn import(&self) -> PyResult<&StructArray> {
+        let mut slots = self
+            .slots
+            .lock()
+            .map_err(|_| PyValueError::new_err("encoder poisoned"))?;
+        if let Some(table) = self.table.get() {
+            return Ok(table);
+        }
+        if slots.imported || slots.array.is_released() {
+            return Err(PyValueError::new_err(
+                "no array was exported to the encoder",
+            ));
+        }
+        slots.imported = true;
+        let taken = std::mem::replace(&mut *slots.array, FFI_ArrowArray::empty());
+        // SAFETY: `taken` and the schema were filled by pyarrow's `_export_to_c`, which writes
+        // a valid C Data Interface array and its schema (checked as not released above); the
+        // imported data owns the array (its release callback runs when it is dropped).
+        let data = unsafe { arrow_array::ffi::from_ffi(taken, &slots.schema) }
+            .map_err(|e| PyValueError::new_err(format!("cannot import the table: {e}")))?;
+        if !matches!(data.data_type(), DataType::Struct(_)) {
+            return Err(PyValueError::new_err(
+                "the exported array is not a struct array",
+            ));
+        }
+        Ok(self.table.get_or_init(|| StructArray::from(data)))
     }
 }

@@ -239,3 +239,25 @@ def test_the_python_route_gives_the_same_requests(
         from otlp_arrow.convert.to_bytes import TableEncoder
 
         TableEncoder(table, signal).encode(0, 61)
+
+
+@native_only
+def test_one_encoder_shared_by_threads() -> None:
+    # the imported table is read without a lock: a thread waiting for it while holding the
+    # GIL would otherwise deadlock with one that needs the GIL back after encoding
+    from otlp_arrow.convert.to_bytes import TableEncoder
+
+    table = otlp_to_arrow(sample.traces(200, start_ns=10**18))
+    encoder = TableEncoder(table, "traces")
+    want = [encoder.encode(start, start + 50) for start in range(0, 200, 50)]
+    got: dict[int, list[bytes]] = {}
+
+    def work(n: int) -> None:
+        got[n] = [encoder.encode(start, start + 50) for start in range(0, 200, 50) for _ in "ab"]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(got[n] == [w for w in want for _ in "ab"] for n in range(4))
