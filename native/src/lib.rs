@@ -9,6 +9,7 @@ pub mod anyvalue;
 pub mod attrs;
 pub mod columns;
 pub mod dict;
+pub mod encode;
 pub mod group_columns;
 pub mod json;
 pub mod logs;
@@ -21,6 +22,8 @@ pub mod wire;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_encode;
 
 use arrow_data::ArrayData;
 

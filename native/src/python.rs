@@ -14,6 +14,8 @@ use pyo3::types::PyBytes;
 use crate::columns::struct_of_len;
 use crate::{decode_caught, Signal};
 
+use crate::python_encode::Encoder;
+
 /// An exported Arrow array, owned until pyarrow imports (moves) it; freed with this object.
 #[pyclass(module = "otlp_arrow._native", frozen)]
 struct ExportedArray {
@@ -64,6 +66,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
+    m.add_class::<Encoder>()?;
+    m.add("ENCODE_SIGNALS", crate::encode::SIGNALS.to_vec())?;
     Ok(())
 }
 

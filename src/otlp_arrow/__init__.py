@@ -12,6 +12,7 @@ import typing as _typing
 from otlp_arrow._version import __version__
 from otlp_arrow.config import Config
 from otlp_arrow.convert import arrow_to_otlp, otlp_to_arrow
+from otlp_arrow.convert.to_bytes import arrow_to_otlp_bytes, iter_otlp_requests
 from otlp_arrow.errors import (
     BufferFullError,
     ClosedError,
@@ -70,7 +71,9 @@ __all__ = [
     "TRACES_SCHEMA",
     "__version__",
     "arrow_to_otlp",
+    "arrow_to_otlp_bytes",
     "connect",
+    "iter_otlp_requests",
     "otlp_to_arrow",
     "read_table",
     "schema_for",

@@ -50,6 +50,10 @@ def _load() -> tuple[ModuleType | None, str]:
 _NATIVE, _REASON = _load()
 #: The signals the native core decodes (others take the Python route).
 NATIVE_SIGNALS: Final[frozenset[str]] = frozenset(_NATIVE.SIGNALS if _NATIVE else ())
+#: The signals the native core encodes (Arrow -> OTLP bytes; others take the Python route).
+ENCODE_SIGNALS: Final[frozenset[str]] = frozenset(
+    getattr(_NATIVE, "ENCODE_SIGNALS", ()) if _NATIVE else ()
+)
 if _NATIVE is None:
     log.warning("native core not used (%s): OTLP bytes take the Python converter", _REASON)
 
@@ -125,3 +129,17 @@ def convert_json(data: Any, signal: str, *, strict: bool = True) -> Converted:
     except ValueError as exc:
         raise ConversionError(f"invalid OTLP/JSON {signal} request: {exc}") from None
     return _PYTHON_CONVERTERS[signal](request, strict=strict)  # type: ignore[no-any-return]
+
+
+def native_encoder(table: pa.Table, signal: str) -> Any | None:
+    """A native encoder holding ``table`` (exactly ``signal``'s schema, at most one chunk per
+    column, handed over through the Arrow C Data Interface without copies), whose
+    ``encode(start, stop)`` gives the serialized request of those rows with the GIL released;
+    None when the native core does not encode ``signal``."""
+    if _NATIVE is None or signal not in ENCODE_SIGNALS:
+        return None
+    batches = table.to_batches()
+    batch = batches[0] if len(batches) == 1 else table.combine_chunks().to_batches()[0]
+    encoder = _NATIVE.Encoder(signal)
+    batch._export_to_c(encoder.array_address, encoder.schema_address)  # as a struct array
+    return encoder

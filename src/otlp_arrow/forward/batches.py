@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pyarrow as pa
 
-from otlp_arrow.convert import arrow_to_otlp
+from otlp_arrow.convert.to_bytes import TableEncoder
 from otlp_arrow.schema import Signal
 
 
 def requests_of(
     signal: Signal, batch: pa.RecordBatch | pa.Table, rows_per_request: int
-) -> list[tuple[Any, int]]:
-    """``batch`` as OTLP requests of at most ``rows_per_request`` rows: (request, rows)."""
-    out = []
-    for start in range(0, batch.num_rows, rows_per_request):
-        part = batch.slice(start, rows_per_request)
-        out.append((arrow_to_otlp(part, signal), part.num_rows))
-    return out
+) -> list[tuple[bytes, int]]:
+    """``batch`` as serialized OTLP requests of at most ``rows_per_request`` rows:
+    (request bytes, rows), encoded by ``arrow_to_otlp_bytes``'s encoder (native when built)."""
+    return list(TableEncoder(batch, signal).pieces(max_rows=rows_per_request))
 
 
 def numbered(batches: Iterator[pa.RecordBatch], first: int) -> Iterator[tuple[int, pa.RecordBatch]]:

@@ -18,8 +18,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from google.protobuf.message import Message
-
 from otlp_arrow.config import Config
 from otlp_arrow.errors import EndpointError
 from otlp_arrow.forward import backoff
@@ -72,7 +70,7 @@ class Delivery:
         self.lock = threading.Lock()
         self._logged: set[str] = set()
 
-    def deliver(self, signal: Signal, request: Message, rows: int, stop: threading.Event) -> bool:
+    def deliver(self, signal: Signal, request: bytes, rows: int, stop: threading.Event) -> bool:
         """Send ``request`` (``rows`` items) until it is accepted (True), permanently refused
         (False, counted as failed) or ``stop`` is set first (False, not counted: the caller
         decides what that means)."""

@@ -1,7 +1,8 @@
 """Send one OTLP export request to a remote endpoint and say what happened.
 
 ``HttpSender`` (OTLP/HTTP, protobuf or JSON; the standard library's HTTP client) and
-``GrpcSender`` (OTLP/gRPC; grpcio) share one contract: ``send(signal, request)`` returns an
+``GrpcSender`` (OTLP/gRPC; grpcio) share one contract: ``send(signal, request)`` (the
+serialized export request, as ``arrow_to_otlp_bytes`` makes it) returns an
 :class:`Outcome` and never raises for a network or server failure. Which failures are worth
 retrying follows the OTLP specification: HTTP 429, 502, 503, 504 and connection errors or
 timeouts; gRPC UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED, OUT_OF_RANGE, DATA_LOSS, and
@@ -53,7 +54,7 @@ class Outcome:
 
 
 class Sender(Protocol):
-    def send(self, signal: Signal, request: Message) -> Outcome: ...
+    def send(self, signal: Signal, request: bytes) -> Outcome: ...
 
     def close(self) -> None: ...
 
@@ -122,8 +123,10 @@ class HttpSender:
         if self.base.startswith("https://"):
             self.context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
 
-    def send(self, signal: Signal, request: Message) -> Outcome:
-        body = json_wire.encode_request(request) if self.json else request.SerializeToString()
+    def send(self, signal: Signal, request: bytes) -> Outcome:
+        body = request
+        if self.json:  # OTLP/JSON is written from the message (parsed by upb: fast)
+            body = json_wire.encode_request(SERVICES[signal].request.FromString(request))
         if self.gzip:
             body = gzip.compress(body, compresslevel=5)
         http_request = urllib.request.Request(
@@ -246,13 +249,13 @@ class GrpcSender:
         self.calls: dict[str, Any] = {
             signal: self.channel.unary_unary(
                 export_method(signal),
-                request_serializer=lambda message: message.SerializeToString(),
+                request_serializer=bytes,  # requests arrive serialized
                 response_deserializer=service.response.FromString,
             )
             for signal, service in SERVICES.items()
         }
 
-    def send(self, signal: Signal, request: Message) -> Outcome:
+    def send(self, signal: Signal, request: bytes) -> Outcome:
         try:
             response = self.calls[signal](
                 request,
