@@ -10,8 +10,16 @@ from otlp_arrow import Config, ConfigError
 def test_defaults() -> None:
     config = Config.load(env={})
     assert config.output_dir == Path("otlp-arrow-data")
-    assert config.compression == "zstd" and config.ipc_compression == "zstd"
+    assert config.compression is None and config.ipc_compression is None  # sealed: none
     assert config.retention("traces").enabled is False
+
+
+def test_hot_files_are_compressed_only_when_they_stay_ipc() -> None:
+    assert Config.load(env={"OTLP_ARROW_SEAL": "off"}).ipc_compression == "zstd"
+    chosen = {"OTLP_ARROW_SEAL": "off", "OTLP_ARROW_COMPRESSION": "lz4"}
+    assert Config.load(env=chosen).ipc_compression == "lz4"
+    assert Config.load(env={"OTLP_ARROW_COMPRESSION": "zstd"}).ipc_compression == "zstd"
+    assert Config.load(env={"OTLP_ARROW_COMPRESSION": "none"}).ipc_compression is None
 
 
 def test_per_signal_retention_overrides_the_generic_one() -> None:

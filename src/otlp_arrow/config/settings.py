@@ -121,10 +121,13 @@ class Config(ExposureSettings):
         high=_DAY,
         unit="duration",
     )
-    compression: str = _setting(
-        "zstd",
+    compression: str | None = _setting(
+        None,
         _choice("none", "lz4", "zstd"),
-        "Compression of the Arrow IPC buffers.",
+        "Compression of the Arrow IPC buffers. Files that are sealed to Parquet live only until "
+        "they rotate, so compressing them costs CPU twice (writing, then reading to seal) and "
+        "saves no lasting space; see docs/performance.md for what each choice costs.",
+        default_text="`none` while `seal` is `parquet`, else `zstd`",
     )
     seal: str = _setting(
         "parquet",
@@ -378,4 +381,9 @@ class Config(ExposureSettings):
 
     @property
     def ipc_compression(self) -> str | None:
-        return None if self.compression == "none" else self.compression
+        """The IPC compression in effect: the setting, or by default none for files that are
+        sealed to Parquet (short-lived) and zstd for files that stay IPC."""
+        chosen = self.compression
+        if chosen is None:
+            chosen = "none" if self.seal == "parquet" else "zstd"
+        return None if chosen == "none" else chosen
