@@ -35,7 +35,7 @@ class Service:
         config = Config.of(config, **overrides)
         if config.durability is None:  # the service acknowledges what is in the files
             config = config.replace(durability="written")
-        fs.check_writable_dir(config.output_dir)  # a clear error now, not on every write
+        fs.check_writable_dir(config.local_dir)  # a clear error now, not on every write
         self.tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
         self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config)
@@ -86,6 +86,7 @@ class Service:
                 config.output_dir,
                 config.host,
                 config.viewer_port,
+                spool_dir=config.spool_dir,
                 limits=limits["limits"],
                 allowed_hosts=config.viewer_allowed_hosts,
                 query_timeout=config.viewer_query_timeout,
@@ -162,7 +163,7 @@ class Service:
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
         self._warn_if_exposed()
-        log.info("writing to %s", self.config.output_dir)
+        log.info("writing to %s", self._where())
         self._ready = True
         return self
 
@@ -176,7 +177,12 @@ class Service:
             if receiver is not None:
                 receiver.stop(grace_s)
         self.library.shutdown()
-        log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
+        log.info("otlp-arrow stopped; everything received is in %s", self._where())
+
+    def _where(self) -> str:
+        if self.config.remote is None:
+            return str(self.config.output_dir)
+        return f"{self.config.remote} (spool {self.config.local_dir})"
 
     @property
     def ready(self) -> bool:
