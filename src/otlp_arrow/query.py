@@ -210,7 +210,7 @@ class Store:
         condition = _filter(signal, start, end, service, trace_id)
         try:
             return self.dataset(signal).to_table(filter=condition)
-        except FileNotFoundError:  # a spool file uploaded and deleted meanwhile: ask again
+        except FileNotFoundError:  # pragma: no cover - a spool file uploaded meanwhile: again
             return self.dataset(signal).to_table(filter=condition)
 
     def _parts(self, signal: str) -> tuple[list[Path], ds.Dataset | None, list[pa.RecordBatch]]:

@@ -80,7 +80,8 @@ def test_a_file_in_the_spool_and_the_bucket_is_read_once_and_uploaded_again(
 
 
 def test_a_restart_uploads_what_a_killed_writer_left(s3: S3, tmp_path: Path) -> None:
-    spool = tmp_path / "spool"
+    base = tmp_path / "spool"
+    spool = base / "worker-1"  # as `serve --workers N` gives each worker its own
     code = (
         "import os, sys\n"
         "from otlp_arrow import OtlpLibrary\n"
@@ -93,11 +94,11 @@ def test_a_restart_uploads_what_a_killed_writer_left(s3: S3, tmp_path: Path) -> 
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
     [stream] = data_files(spool, "traces")
     assert s3.keys("otel/traces/") == []
-    assert connect(s3.uri, spool_dir=spool).traces().num_rows == 30  # readable meanwhile
+    assert connect(s3.uri, spool_dir=base).traces().num_rows == 30  # readable meanwhile
     with OtlpLibrary(output_dir=s3.uri, spool_dir=spool) as lib:
         lib.export_traces(span_batch(20, seed=4))
     assert len(s3.keys("otel/traces/")) == 2 and not stream.exists()
-    table = connect(s3.uri, spool_dir=spool).traces()
+    table = connect(s3.uri, spool_dir=base).traces()
     assert table.num_rows == 50 == _unique_span_ids(table)
 
 
@@ -183,3 +184,52 @@ def test_endpoint_down_then_back_loses_nothing_and_full_spool_refuses(
     assert table.num_rows == accepted == _unique_span_ids(table)
     assert _spool_files(tmp_path / "spool") == []
     assert pc.min(table.column("start_time")).is_valid
+
+
+def test_tail_follows_the_spool_of_an_object_store_output(s3: S3, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    with OtlpLibrary(output_dir=s3.uri, spool_dir=spool) as lib:
+        following = connect(s3.uri, spool_dir=spool).follow(("traces",), poll_s=0.02)
+        lib.export_traces(span_batch(7, seed=7))
+        lib.flush()
+        signal, batch = next(following)
+    assert signal == "traces" and batch.num_rows == 7
+
+
+def test_retention_deletes_old_objects_in_the_bucket(s3: S3, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    with OtlpLibrary(output_dir=s3.uri, spool_dir=spool) as lib:
+        lib.export_traces(span_batch(5, seed=8))
+    assert s3.keys("otel/traces/")
+    with OtlpLibrary(
+        output_dir=s3.uri, spool_dir=spool, retention_age="1s", retention_interval="1s"
+    ) as lib:
+        wait_for(lambda: not s3.keys("otel/traces/"), "retention to delete the object", 30)
+        upload = lib.counters().upload
+        assert upload is not None
+        wait_for(lambda: lib.counters().upload.rows_deleted.get("traces") == 5, "the count")
+        assert lib.counters().upload.files_deleted == 1
+
+
+def test_shutdown_with_the_endpoint_down_leaves_files_for_the_next_start(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    proxy = Proxy(s3.server.port)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    lib = OtlpLibrary(output_dir=s3.uri, spool_dir=spool)
+    lib.export_traces(span_batch(9, seed=9))
+    proxy.down()
+    lib.shutdown(timeout_millis=1000)  # uploads fail until the deadline: the file stays
+    proxy.close()
+    assert s3.keys("otel/traces/") == [] and data_files(spool, "traces", ".parquet")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.server.url)
+    with OtlpLibrary(output_dir=s3.uri, spool_dir=spool):
+        pass
+    assert connect(s3.uri, spool_dir=spool).traces().num_rows == 9
+    assert _spool_files(spool) == []
+
+
+def test_a_bad_uri_given_to_connect_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="names no bucket"):
+        connect("s3:///nothing")
