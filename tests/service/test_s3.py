@@ -103,6 +103,9 @@ def test_a_full_spool_answers_429(s3: S3, tmp_path: Path) -> None:
             return status
 
         wait_for(lambda: send() == 429, "429 from a full spool", 90)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['HTTP']}/metrics") as response:
+            metrics = response.read().decode()
+        assert "otlp_arrow_spool_full 1" in metrics and "otlp_arrow_upload_errors_total" in metrics
         proxy.up()
         wait_for(lambda: send() == 200, "the service to accept again", 90)
     finally:
