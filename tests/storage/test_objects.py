@@ -3,6 +3,11 @@ check, uploads and listing — against a real S3 API (moto in server mode)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +20,7 @@ from otlp_arrow.storage import spool
 from otlp_arrow.storage.objects import display, is_uri, open_bucket, parse_output
 from otlp_arrow.storage.retention import RetentionPolicy, apply_remote
 from tests.conftest import S3
-from tests.s3_server import moto
+from tests.s3_server import Proxy, moto
 
 
 def test_output_dir_is_a_path_or_a_uri() -> None:
@@ -121,3 +126,29 @@ def test_retention_deletes_objects_by_age_and_counts_their_rows(s3: S3, tmp_path
     assert apply_remote(bucket, "traces", info.mtime + 10, RetentionPolicy(0, 0)) == []
     [gone] = apply_remote(bucket, "traces", info.mtime + 7200, RetentionPolicy(3600, 0))
     assert gone.rows == 2 and s3.keys() == []
+
+
+def test_a_big_file_killed_mid_multipart_upload_is_not_visible(s3: S3, tmp_path: Path) -> None:
+    big = tmp_path / "big.parquet"
+    big.write_bytes(os.urandom(12 * 1024 * 1024))  # above pyarrow's multipart threshold
+    proxy = Proxy(s3.server.port)
+    proxy.stall_after(7 * 1024 * 1024)  # after the first part, during the second
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from otlp_arrow.storage.objects import open_bucket\n"
+        "open_bucket(sys.argv[1]).upload(Path(sys.argv[2]), 'traces/big.parquet')\n"
+    )
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+    with (
+        contextlib.closing(proxy),
+        subprocess.Popen([sys.executable, "-c", code, s3.uri, str(big)], env=env) as uploader,
+    ):
+        assert proxy.stalled.wait(60), "the upload never got that far"
+        uploader.send_signal(signal.SIGKILL)
+    assert s3.keys() == []  # no partial object
+    pending = s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", [])
+    assert [u["Key"] for u in pending] == ["otel/traces/big.parquet"]  # it was multipart
+    bucket = open_bucket(s3.uri)
+    bucket.upload(big, "traces/big.parquet")  # the next attempt puts it whole
+    assert bucket.size("traces/big.parquet") == big.stat().st_size

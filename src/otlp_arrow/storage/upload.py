@@ -144,6 +144,21 @@ class Uploader:
             self._wake.clear()
         self._refresh()
 
+    def _upload_all(self, stopping: bool) -> bool:
+        """Upload every sealed file found now; True if none failed (a failure, whatever it
+        is, keeps the file and schedules the next attempt: the thread never dies of it)."""
+        try:
+            for root, signal, path in self._sealed():
+                if stopping and self.clock() >= self._deadline:
+                    return False
+                self._upload(root, signal, path)
+                self._failures = 0
+                self._refresh()
+        except Exception as exc:  # StorageError, or e.g. the hook's own error
+            self._failed(exc)
+            return False
+        return True
+
     def _refresh(self) -> None:
         try:
             self.spool_bytes = spool.usage(self.spool_dir, SIGNALS)
@@ -158,29 +173,12 @@ class Uploader:
         for signal, policy in self.retention.items():
             try:
                 deleted = retention.apply_remote(self.bucket, signal, now, policy)
-            except StorageError as exc:
+            except Exception as exc:  # StorageError mostly; never the end of the thread
                 log.warning("retention in the bucket failed (tried again later): %s", exc)
                 continue
             self.files_deleted += len(deleted)
             rows = sum(f.rows or 0 for f in deleted)
             self.rows_deleted[signal] = self.rows_deleted.get(signal, 0) + rows
-
-    def _upload_all(self, stopping: bool) -> bool:
-        """Upload every sealed file found now; True if none failed."""
-        for root, signal, path in self._sealed():
-            if stopping and self.clock() >= self._deadline:
-                return False
-            try:
-                self._upload(root, signal, path)
-            except StorageError as exc:
-                self._failed(exc)
-                return False
-            except Exception as exc:  # e.g. the hook's own error: keep the file, try again
-                self._failed(exc)
-                return False
-            self._failures = 0
-            self._refresh()
-        return True
 
     def _sealed(self) -> list[tuple[Path, Signal, Path]]:
         found = []
