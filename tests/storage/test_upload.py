@@ -233,3 +233,28 @@ def test_shutdown_with_the_endpoint_down_leaves_files_for_the_next_start(
 def test_a_bad_uri_given_to_connect_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="names no bucket"):
         connect("s3:///nothing")
+
+
+def test_the_viewer_reads_bucket_and_spool(s3: S3, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    from otlp_arrow.viewer import Viewer
+
+    spool = tmp_path / "spool"
+    with OtlpLibrary(output_dir=s3.uri, spool_dir=spool) as lib:
+        lib.export_traces(span_batch(40, seed=11))
+    lib = OtlpLibrary(output_dir=s3.uri, spool_dir=spool)  # this one's rows stay in the spool
+    lib.export_traces(span_batch(40, seed=12))
+    lib.flush()
+    viewer = Viewer(s3.uri, port=0, spool_dir=spool)
+    viewer.start()
+    try:
+        with urllib.request.urlopen(viewer.url + "api/traces?limit=500", timeout=30) as response:
+            page = json.loads(response.read())
+    finally:
+        viewer.stop()
+        lib.shutdown()
+    truth = connect(s3.uri, spool_dir=spool).sql("SELECT count(DISTINCT trace_id) AS n FROM traces")
+    assert page["total"] == truth.column("n")[0].as_py() > 0
+    assert sum(t["spans"] for t in page["traces"]) == 80
