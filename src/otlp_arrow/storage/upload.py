@@ -195,7 +195,8 @@ class Uploader:
             if not owned:  # gone (uploaded by another process), or being handled there
                 return
             size = path.stat().st_size
-            self.bucket.upload(path, relative)
+            if self.bucket.size(relative) != size:  # else: uploaded before a crash, whole
+                self.bucket.upload(path, relative)
             if self.on_final is not None:
                 self.on_final(signal, self.bucket.url(relative), path)
             fs.remove(path, stop=root / signal)
