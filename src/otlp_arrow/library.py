@@ -6,7 +6,7 @@ import atexit
 import dataclasses
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -19,9 +19,17 @@ from opentelemetry.sdk.trace import ReadableSpan
 from otlp_arrow.config import Config
 from otlp_arrow.convert import Converted, convert_request
 from otlp_arrow.convert.from_sdk import convert_sdk
-from otlp_arrow.errors import ClosedError, InputTypeError, OtlpArrowError
+from otlp_arrow.errors import (
+    BufferFullError,
+    ClosedError,
+    ConfigError,
+    InputTypeError,
+    OtlpArrowError,
+)
 from otlp_arrow.pipeline import Durability, Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
+from otlp_arrow.storage.objects import open_bucket
+from otlp_arrow.storage.upload import FinalHook, Uploader, UploadStats
 from otlp_arrow.storage.writer import Writer
 
 if TYPE_CHECKING:
@@ -59,6 +67,7 @@ class LibraryStats(PipelineStats):
     files_sealed: int = 0
     seal_errors: int = 0
     forward: ForwardStats | None = None
+    upload: UploadStats | None = None  # with an object-store output
 
 
 class OtlpLibrary:
@@ -70,24 +79,32 @@ class OtlpLibrary:
     context manager, or call :meth:`shutdown` when done.
     """
 
-    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        on_file_final: FinalHook | None = None,
+        **overrides: Any,
+    ) -> None:
         self.config = config = Config.of(config, **overrides)
         self._forwarder = None
+        self._uploader = open_uploader(config, on_file_final)
         if config.forward_endpoint:
             from otlp_arrow.forward.forwarder import Forwarder
 
             self._forwarder = Forwarder(config)
         try:
             self._writer = Writer(
-                config.output_dir,
+                config.local_dir,
                 config.rotation,
                 config.ipc_compression,
-                {signal: config.retention(signal) for signal in SIGNALS},
+                {} if self._uploader else {s: config.retention(s) for s in SIGNALS},
                 config.retention_interval,
                 seal_files=config.seal == "parquet",
                 on_written=self._forwarder.nudge if self._forwarder else None,
                 sync=self.durability == "synced",
                 retention_guard=self._forwarder,
+                on_sealed=sealed_hook(config, self._uploader, on_file_final),
             )
             self._pipeline = Pipeline(
                 self._writer,
@@ -100,6 +117,8 @@ class OtlpLibrary:
         except BaseException:  # the forwarder holds a lease and runs a thread: stop it
             if self._forwarder is not None:
                 self._forwarder.close(0)
+            if self._uploader is not None:
+                self._uploader.close(0)
             raise
         self._shut_down = False
         _RUNNING.add(self)
@@ -117,7 +136,8 @@ class OtlpLibrary:
         return self._pipeline.writable
 
     @property
-    def output_dir(self) -> Path:
+    def output_dir(self) -> Path | str:
+        """The output: a local directory, or an object-store URI (see ``spool_dir``)."""
         return self.config.output_dir
 
     @property
@@ -204,6 +224,8 @@ class OtlpLibrary:
         self._shut_down = True
         _RUNNING.discard(self)
         self._pipeline.close(timeout_millis / 1000)
+        if self._uploader is not None:  # what it cannot upload in time waits in the spool
+            self._uploader.close(timeout_millis / 1000)
         if self._forwarder is not None:  # drains for at most forward_timeout, saves the cursor
             self._forwarder.close(min(timeout_millis / 1000, self.config.forward_timeout))
 
@@ -218,6 +240,7 @@ class OtlpLibrary:
             files_sealed=self._writer.files_sealed,
             seal_errors=self._writer.seal_errors,
             forward=self._forwarder.stats() if self._forwarder else None,
+            upload=self._uploader.stats() if self._uploader else None,
         )
 
     def stats(self) -> dict[str, Any]:
@@ -246,15 +269,28 @@ class OtlpLibrary:
         if self._shut_down:
             raise ClosedError("OtlpLibrary is shut down")
         if converted.batch.num_rows:
-            self._pipeline.submit(converted.signal, converted.batch)
+            self._submit(converted.signal, converted.batch)
 
     def _export(self, signal: Signal, data: Any) -> int:
         if self._shut_down:
             raise ClosedError(f"OtlpLibrary is shut down; cannot export {signal}")
         batch = to_batch(signal, data)
         if batch is not None:
-            self._pipeline.submit(signal, batch)
+            self._submit(signal, batch)
         return 0 if batch is None else int(batch.num_rows)
+
+    def _submit(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        if self._uploader is not None and self._uploader.full:  # the pipeline's "full" path
+            refused = self._pipeline.stats.rows_refused
+            refused[signal] = refused.get(signal, 0) + batch.num_rows
+            failing = self._uploader.last_error
+            raise BufferFullError(
+                f"spool full: {self._uploader.spool_bytes} bytes wait for upload to "
+                f"{self.config.remote} (spool_max_bytes={self.config.spool_max_bytes}); "
+                f"{batch.num_rows} {signal} rows not accepted, retry later"
+                + (f" (uploads fail: {failing})" if failing else "")
+            )
+        self._pipeline.submit(signal, batch)
 
 
 def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
@@ -272,3 +308,47 @@ def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
             f"export_{signal} got a {converted.signal} request; use export_{converted.signal}"
         )
     return converted.batch if converted.batch.num_rows else None
+
+
+def open_uploader(config: Config, on_final: FinalHook | None) -> Uploader | None:
+    """The uploader of an object-store output (None for a local one), once the bucket is
+    checked: StorageError naming a missing bucket or refused credentials."""
+    if config.remote is None:
+        return None
+    if config.seal != "parquet":
+        raise ConfigError(f"output_dir={config.remote}: object storage needs seal=parquet")
+    if config.forward_endpoint:
+        raise ConfigError(
+            f"output_dir={config.remote}: forwarding reads a local output_dir; it does not "
+            "work with object storage yet"
+        )
+    bucket = open_bucket(config.remote)
+    bucket.check()
+    return Uploader(
+        bucket,
+        config.local_dir,
+        max_bytes=config.spool_max_bytes,
+        on_final=on_final,
+        retention={signal: config.retention(signal) for signal in SIGNALS},
+        retention_interval_s=config.retention_interval,
+        retry_max_s=config.upload_retry_max,
+    )
+
+
+def sealed_hook(
+    config: Config, uploader: Uploader | None, on_final: FinalHook | None
+) -> Callable[[Path], None] | None:
+    """What the sealer tells of each sealed file: the uploader (object storage), or the
+    final-location hook (a local output: the sealed file is in its final place)."""
+    if uploader is not None:
+        return uploader.nudge
+    if on_final is None:
+        return None
+    hook = on_final
+    root = config.local_dir
+
+    def sealed(path: Path) -> None:
+        signal = cast(Signal, path.relative_to(root).parts[0])
+        hook(signal, str(path.resolve()), path)
+
+    return sealed

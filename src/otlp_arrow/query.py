@@ -31,7 +31,8 @@ import pyarrow.dataset as ds
 from otlp_arrow.errors import ConfigError, ConversionError
 from otlp_arrow.schema import ANY_VALUE_FIELDS, SIGNALS, TIMESTAMP, Signal, schema_for
 from otlp_arrow.storage.layout import SEALED_SUFFIX
-from otlp_arrow.storage.reader import follow, read_file, signal_files
+from otlp_arrow.storage.reader import follow, read_file
+from otlp_arrow.storage.sources import Sources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,8 +55,9 @@ class SignalSummary:
 class Store:
     """The telemetry under one output directory (see :func:`connect`)."""
 
-    def __init__(self, output_dir: Path | str) -> None:
-        self.output_dir = Path(output_dir)
+    def __init__(self, output_dir: Path | str, spool_dir: Path | str | None = None) -> None:
+        self.sources = Sources(output_dir, spool_dir)  # a bucket: with its spool (sources.py)
+        self.output_dir = self.sources.output
         self._lock = threading.Lock()
         # per signal: live file -> (size, its batches), read again when the size changes
         self._live: dict[str, dict[Path, tuple[int, list[pa.RecordBatch]]]] = {}
@@ -135,9 +137,12 @@ class Store:
 
         con = duckdb.connect()
         for signal in SIGNALS:
-            sealed, live = self._parts(signal)
+            sealed, remote, live = self._parts(signal)
             con.register(f"{signal}_live", pa.Table.from_batches(live, schema_for(signal)))
             parts = [f"SELECT * FROM {signal}_live"]
+            if remote is not None:  # objects: through pyarrow.fs (DuckDB scans the dataset)
+                con.register(f"{signal}_remote", remote)
+                parts.insert(0, f"SELECT * FROM {signal}_remote")
             if sealed:
                 files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sealed)
                 parts.insert(0, f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)")
@@ -147,11 +152,13 @@ class Store:
     def dataset(self, signal: str) -> ds.Dataset:
         """A ``pyarrow.dataset`` over what is stored now: the sealed files, scanned lazily,
         and the complete batches of the live ones."""
-        sealed, live = self._parts(signal)
+        sealed, remote, live = self._parts(signal)
         schema = schema_for(signal)
         parts: list[ds.Dataset] = [ds.dataset(live, schema=schema)]
         if sealed:
             parts.insert(0, ds.dataset([str(p) for p in sealed], schema=schema, format="parquet"))
+        if remote is not None:
+            parts.insert(0, remote)
         return ds.dataset(parts) if len(parts) > 1 else parts[0]
 
     def summary(self, top: int = 5) -> list[SignalSummary]:
@@ -160,7 +167,7 @@ class Store:
         try:
             out = []
             for signal in SIGNALS:
-                files = signal_files(self.output_dir, signal)
+                files = self.sources.files(signal).all
                 time_column = TIME_COLUMN[signal]
                 rows, first, last = con.sql(
                     f"SELECT count(*), min({time_column}), max({time_column}) FROM {signal}"
@@ -190,7 +197,7 @@ class Store:
         """Yield ``(signal, batch)`` for the rows written from now on, polling every
         ``poll_s``; runs until the caller stops. What is on disk when ``follow`` is called is
         skipped (it takes stock before it returns); sealed rows are not shown twice."""
-        return follow(self.output_dir, signals, poll_s)
+        return follow(self.sources.roots(), signals, poll_s)
 
     def _read(
         self,
@@ -201,17 +208,21 @@ class Store:
         trace_id: bytes | str | None,
     ) -> pa.Table:
         condition = _filter(signal, start, end, service, trace_id)
-        return self.dataset(signal).to_table(filter=condition)
+        try:
+            return self.dataset(signal).to_table(filter=condition)
+        except FileNotFoundError:  # pragma: no cover - a spool file uploaded meanwhile: again
+            return self.dataset(signal).to_table(filter=condition)
 
-    def _parts(self, signal: str) -> tuple[list[Path], list[pa.RecordBatch]]:
-        """The sealed files, and the batches of the live files (cached while their size
-        stays the same)."""
+    def _parts(self, signal: str) -> tuple[list[Path], ds.Dataset | None, list[pa.RecordBatch]]:
+        """The local sealed files, the objects in the bucket (a dataset), and the batches of
+        the live files (cached while their size stays the same)."""
         sealed: list[Path] = []
         live: list[pa.RecordBatch] = []
+        listing = self.sources.files(signal)
         with self._lock:
             cached = self._live.get(signal, {})
             current = {}
-            for info in signal_files(self.output_dir, signal):
+            for info in listing.local:
                 if info.path.suffix == SEALED_SUFFIX:
                     sealed.append(info.path)
                     continue
@@ -221,12 +232,14 @@ class Store:
                 current[info.path] = (info.size, batches)
                 live.extend(batches)
             self._live[signal] = current
-        return sealed, live
+        return sealed, self.sources.remote_dataset(listing.remote, schema_for(signal)), live
 
 
-def connect(output_dir: Path | str) -> Store:
-    """The telemetry stored under ``output_dir`` (by OtlpLibrary, the exporters or serve)."""
-    return Store(output_dir)
+def connect(output_dir: Path | str, spool_dir: Path | str | None = None) -> Store:
+    """The telemetry stored under ``output_dir`` (by OtlpLibrary, the exporters or serve): a
+    directory, or ``s3://bucket/prefix`` together with the spool on this machine
+    (``spool_dir``, by default the writer's default one)."""
+    return Store(output_dir, spool_dir)
 
 
 def time_filter(signal: str, start: datetime | None, end: datetime | None) -> pc.Expression | None:

@@ -19,6 +19,7 @@ from otlp_arrow.errors import ReceiverError
 from otlp_arrow.query import connect
 from otlp_arrow.schema import SIGNALS
 from otlp_arrow.service import Service
+from otlp_arrow.storage.objects import display
 from otlp_arrow.storage.reader import signal_files
 from otlp_arrow.viewer import DEFAULT_PORT as VIEWER_PORT
 
@@ -34,7 +35,7 @@ def run(config: Config, *, duration: float | None = None, rate: float = 20.0) ->
     out = service.config.output_dir
     host = service.config.host
     print("otlp-arrow demo", flush=True)
-    print(f"  writing to       {out.resolve()}")
+    print(f"  writing to       {display(out)}")
     print(f"  OTLP/gRPC        {host}:{service.grpc_port}")
     print(f"  OTLP/HTTP        http://{host}:{service.http_port}")
     print(f"  web viewer       http://{host}:{service.viewer_port}/   <- open this in a browser")
@@ -74,7 +75,7 @@ def _start(config: Config) -> Service:
 
 def _progress(service: Service, requests: int) -> str:
     written = service.library.stats()["rows_written"]
-    files = [f for s in SIGNALS for f in signal_files(service.config.output_dir, s)]
+    files = [f for s in SIGNALS for f in signal_files(service.config.local_dir, s)]
     size = sum(f.size for f in files) / 1024
     counts = " · ".join(f"{written.get(s, 0):,} {NOUNS[s]}" for s in SIGNALS)
     return (
@@ -83,7 +84,7 @@ def _progress(service: Service, requests: int) -> str:
     )
 
 
-def _summary(out: Path) -> None:
+def _summary(out: Path | str) -> None:
     print()
     print(f"{'signal':<8} {'rows':>8} {'files':>6} {'bytes':>10}  first .. last (UTC)")
     for s in connect(out).summary():

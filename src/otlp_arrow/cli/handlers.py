@@ -19,6 +19,7 @@ from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.query import connect
 from otlp_arrow.schema import SIGNALS, Signal
+from otlp_arrow.storage.objects import display
 
 #: The signals ``otlp-arrow tail`` follows (metric points are not a stream to read by eye).
 TAILED: Final[tuple[Signal, ...]] = ("traces", "logs")
@@ -87,6 +88,7 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config.output_dir,
         config.host,
         args.port,
+        spool_dir=config.spool_dir,
         limits=limits,
         allowed_hosts=config.viewer_allowed_hosts,
         query_timeout=config.viewer_query_timeout,
@@ -94,11 +96,11 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     viewer.start()
     log = logging.getLogger("otlp_arrow")
-    log.info("viewer of %s on %s (Ctrl+C stops)", config.output_dir.resolve(), viewer.url)
-    if not config.output_dir.is_dir():
+    log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.url)
+    if not config.local_dir.is_dir() and config.remote is None:
         log.warning(
             "%s does not exist (yet): the viewer shows data as soon as something writes there",
-            config.output_dir.resolve(),
+            display(config.output_dir),
         )
     wait_until_stopped()
     viewer.stop()
@@ -108,7 +110,7 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = _config(args)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
-    result = connect(config.output_dir).sql(args.sql)
+    result = connect(config.output_dir, config.spool_dir).sql(args.sql)
     sys.stdout.flush()
     write(result, fmt, sys.stdout, sys.stdout.buffer)
     return 0
@@ -135,9 +137,9 @@ def tail(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Follow new spans and log records until Ctrl+C (130)."""
     config = _config(args)
     signals: tuple[Signal, ...] = (args.signal,) if args.signal else TAILED
-    following = connect(config.output_dir).follow(signals)
+    following = connect(config.output_dir, config.spool_dir).follow(signals)
     print(
-        f"following new {' and '.join(signals)} under {config.output_dir.resolve()} (Ctrl+C stops)",
+        f"following new {' and '.join(signals)} under {display(config.output_dir)} (Ctrl+C stops)",
         file=sys.stderr,
         flush=True,
     )
@@ -149,12 +151,12 @@ def tail(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = _config(args)
-    print(f"telemetry under {config.output_dir.resolve()}")
+    print(f"telemetry under {display(config.output_dir)}")
     print(
         f"{'signal':<8} {'rows':>10} {'files':>6} {'bytes':>12}  {'first':<24} "
         f"{'last':<24} top services"
     )
-    for s in connect(config.output_dir).summary():
+    for s in connect(config.output_dir, config.spool_dir).summary():
         first = s.first.isoformat(timespec="seconds") if s.first else "-"
         last = s.last.isoformat(timespec="seconds") if s.last else "-"
         services = ", ".join(f"{name} ({count})" for name, count in s.top_services) or "-"

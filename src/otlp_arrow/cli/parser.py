@@ -123,5 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML configuration file")
     parser.add_argument(
-        "--output-dir", metavar="DIR", help="where the Arrow files go (default ./otlp-arrow-data)"
+        "--output-dir",
+        metavar="DIR",
+        help="where the files go: a directory (default ./otlp-arrow-data) or s3://bucket/prefix",
     )

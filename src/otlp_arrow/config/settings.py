@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from otlp_arrow.config.exposure import ExposureSettings
 from otlp_arrow.config.fields import _parse, _setting
+from otlp_arrow.config.output import OutputSettings
 from otlp_arrow.config.sources import _resolve
 from otlp_arrow.config.values import (
     Secret,
@@ -23,7 +24,6 @@ from otlp_arrow.config.values import (
     _parse_int,
     _parse_optional_path,
     _parse_origins,
-    _parse_path,
     _parse_port,
     _parse_secret,
     _parse_signals,
@@ -56,16 +56,10 @@ _RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**50}
 
 
 @dataclass(frozen=True)
-class Config(ExposureSettings):
+class Config(ExposureSettings, OutputSettings):
     """Resolved settings. Build with :meth:`Config.load`; every field is documented in
     docs/configuration.md."""
 
-    output_dir: Path = _setting(
-        Path("otlp-arrow-data"),
-        _parse_path,
-        "Directory the Arrow files are written under (one sub-directory per signal).",
-        allowed="a directory path",
-    )
     write_interval: float = _setting(
         1.0,
         parse_duration,

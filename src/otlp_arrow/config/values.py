@@ -237,12 +237,6 @@ def _parse_origins(value: Any) -> tuple[str, ...]:
     return origins
 
 
-def _parse_path(value: Any) -> Path:
-    if not str(value).strip():
-        raise ValueError("expected a directory path")
-    return Path(str(value)).expanduser()
-
-
 class _Choice:
     """The parser of a setting with a fixed set of values; :attr:`allowed` is the text the
     docs and the error message show."""

@@ -64,7 +64,7 @@ class Forwarder:
 
     def __init__(self, config: Config, sender: Sender | None = None) -> None:
         self.config = config
-        self.output_dir = Path(config.output_dir)
+        self.output_dir = config.local_dir
         self.signals = tuple(s for s in SIGNALS if s in config.forward_signals)
         self.delivery = make_delivery(config, sender)
         name = cursors.destination_name(config.forward_endpoint, config.forward_protocol)

@@ -70,7 +70,7 @@ def replay(
     """Send ``signals`` stored under ``config.output_dir`` (times in [since, until)) to
     ``config.forward_endpoint``; progress lines go to ``progress``."""
     stop = stop or threading.Event()
-    store = connect(config.output_dir)
+    store = connect(config.output_dir, config.spool_dir)
     delivery = make_delivery(config, give_up=True)
     summary = ReplaySummary()
     started = time.monotonic()

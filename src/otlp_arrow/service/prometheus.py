@@ -12,6 +12,7 @@ from otlp_arrow.forward.forwarder import ForwardStats
 from otlp_arrow.library import LibraryStats
 from otlp_arrow.receivers.handover import Counters, ReceiverCounters
 from otlp_arrow.schema import Signal
+from otlp_arrow.storage.upload import UploadStats
 
 Samples = Iterable[tuple[dict[str, str], int | float]]
 
@@ -182,7 +183,19 @@ def render(receivers: Counters, library: LibraryStats, ready: bool) -> str:
             "age of the oldest file holding rows not forwarded yet (an upper bound)",
             (({"signal": s}, round(v, 3)) for s, v in sorted(forward.lag_seconds.items())),
         )
+    upload = library.upload
+    if upload is not None:  # an object-store output
+        for get_u, name, kind, text in _UPLOAD:
+            _family(lines, name, kind, text, [({}, get_u(upload))])
     return "\n".join(lines) + "\n"
+
+
+_UPLOAD: list[tuple[Callable[[UploadStats], int], str, str, str]] = [
+    (lambda u: u.files_uploaded, "otlp_arrow_files_uploaded_total", "counter", "files uploaded"),
+    (lambda u: u.upload_errors, "otlp_arrow_upload_errors_total", "counter", "failed uploads"),
+    (lambda u: u.spool_bytes, "otlp_arrow_spool_bytes", "gauge", "bytes in the spool"),
+    (lambda u: int(u.spool_full), "otlp_arrow_spool_full", "gauge", "1 while exports are refused"),
+]
 
 
 def _per_signal(lines: list[str], name: str, text: str, values: Mapping[Signal, int]) -> None:

@@ -22,6 +22,7 @@ from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, r
 from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
 from otlp_arrow.storage import fs
+from otlp_arrow.storage.upload import FinalHook
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,20 @@ class Service:
     with :meth:`stop`. ``grpc_port``, ``http_port`` and ``viewer_port`` are the bound ports
     once started (the chosen ones when the settings are 0; None for what is off)."""
 
-    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        on_file_final: FinalHook | None = None,
+        **overrides: Any,
+    ) -> None:
         config = Config.of(config, **overrides)
         if config.durability is None:  # the service acknowledges what is in the files
             config = config.replace(durability="written")
-        fs.check_writable_dir(config.output_dir)  # a clear error now, not on every write
+        fs.check_writable_dir(config.local_dir)  # a clear error now, not on every write
         self.tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
         self._tls_watch = threading.Event()
-        self.library = OtlpLibrary(config)
+        self.library = OtlpLibrary(config, on_file_final=on_file_final)  # see storage.upload
         self.config = config
         self.grpc_port: int | None = None
         self.http_port: int | None = None
@@ -86,6 +93,7 @@ class Service:
                 config.output_dir,
                 config.host,
                 config.viewer_port,
+                spool_dir=config.spool_dir,
                 limits=limits["limits"],
                 allowed_hosts=config.viewer_allowed_hosts,
                 query_timeout=config.viewer_query_timeout,
@@ -162,7 +170,7 @@ class Service:
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
         self._warn_if_exposed()
-        log.info("writing to %s", self.config.output_dir)
+        log.info("writing to %s", self._where())
         self._ready = True
         return self
 
@@ -176,7 +184,12 @@ class Service:
             if receiver is not None:
                 receiver.stop(grace_s)
         self.library.shutdown()
-        log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
+        log.info("otlp-arrow stopped; everything received is in %s", self._where())
+
+    def _where(self) -> str:
+        if self.config.remote is None:
+            return str(self.config.output_dir)
+        return f"{self.config.remote} (spool {self.config.local_dir})"
 
     @property
     def ready(self) -> bool:

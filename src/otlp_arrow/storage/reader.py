@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +19,7 @@ from otlp_arrow.storage.layout import (
     sealed_path,
     without_sealed_duplicates,
 )
+from otlp_arrow.storage.objects import is_uri
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +88,34 @@ def iter_batches(output_dir: Path | str, signal: str) -> Iterator[pa.RecordBatch
 
 def read_table(output_dir: Path | str, signal: str) -> pa.Table:
     """All complete batches of ``signal`` under ``output_dir`` as one ``pyarrow.Table``
-    (empty, with the signal's schema, when nothing is stored yet)."""
+    (empty, with the signal's schema, when nothing is stored yet). ``s3://bucket/prefix``:
+    the bucket and this machine's default spool of it, each row once (``query.connect``)."""
+    if is_uri(output_dir):
+        from otlp_arrow.storage.sources import Sources  # it lists with this module
+
+        sources = Sources(output_dir)
+        listing = sources.files(signal)
+        local = [batch for info in listing.local for batch in read_file(info.path)]
+        tables = [pa.Table.from_batches(local, schema=schema_for(signal))]
+        remote = sources.remote_dataset(listing.remote, schema_for(signal))
+        return pa.concat_tables(tables if remote is None else [remote.to_table(), *tables])
     return pa.Table.from_batches(list(iter_batches(output_dir, signal)), schema=schema_for(signal))
 
 
 def follow(
-    output_dir: Path, signals: tuple[Signal, ...], poll_s: float
+    output_dir: Path | Sequence[Path], signals: tuple[Signal, ...], poll_s: float
 ) -> Iterator[tuple[Signal, pa.RecordBatch]]:
-    """The batches written under ``output_dir`` from now on, polling every ``poll_s``; what
+    """The batches written under ``output_dir`` (or several such directories: a spool and its
+    workers') from now on, polling every ``poll_s``; what
     is there already is skipped (stock is taken before this returns). A file is read again
     only when its size changed; a file sealed as Parquet is known by its name (the stream's
     stem), so its rows are not shown twice."""
     seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
+    roots = [output_dir] if isinstance(output_dir, Path) else list(output_dir)
 
     def scan(emit: bool) -> Iterator[tuple[Signal, pa.RecordBatch]]:
         for signal in signals:
-            for info in signal_files(output_dir, signal):
+            for info in (i for root in roots for i in signal_files(root, signal)):
                 key = info.path.with_suffix("")
                 size, shown = seen.get(key, (-1, 0))
                 if info.size == size:

@@ -22,6 +22,7 @@ from otlp_arrow.storage.layout import (
     SUFFIX,
     without_sealed_duplicates,
 )
+from otlp_arrow.storage.objects import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -118,5 +119,30 @@ def apply(
             len(deleted),
             sum(f.size for f in deleted),
             signal_dir,
+        )
+    return deleted
+
+
+def apply_remote(
+    bucket: Bucket, signal: str, now: float, policy: RetentionPolicy
+) -> list[FileInfo]:
+    """Retention of an object-store output: delete what :func:`plan` says among the signal's
+    objects in the bucket (by their last-modified time and size; each writer sharing the
+    bucket may do it, deleting an object twice is harmless); return them, with their rows
+    (read from each Parquet footer before it goes)."""
+    if not policy.enabled:
+        return []
+    deleted = []
+    for f in plan(bucket.list_files(signal, SEALED_SUFFIX), now, policy):
+        key = f.path.as_posix()
+        rows = bucket.rows(key)
+        if bucket.delete(key):
+            deleted.append(dataclasses.replace(f, rows=rows))
+    if deleted:
+        log.info(
+            "retention deleted %d object(s), %d bytes, under %s",
+            len(deleted),
+            sum(f.size for f in deleted),
+            bucket.url(signal),
         )
     return deleted

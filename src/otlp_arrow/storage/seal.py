@@ -21,6 +21,7 @@ import os
 import queue
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -136,7 +137,8 @@ def pending(signal_dir: Path) -> list[Path]:
 class Sealer:
     """Seals closed files on its own thread, so that writing never waits for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_sealed: Callable[[Path], None] | None = None) -> None:
+        self.on_sealed = on_sealed  # told of each Parquet file once it is in place
         # (path, signal dir): seal path; (None, signal dir): seal what is pending there
         self._queue: queue.SimpleQueue[tuple[Path | None, Path] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -175,8 +177,11 @@ class Sealer:
             try:
                 todo = [path] if path is not None else pending(stop)
                 for one in todo:
-                    if seal_file(one, stop, closed_only=path is not None) is not None:
+                    sealed = seal_file(one, stop, closed_only=path is not None)
+                    if sealed is not None:
                         self.files_sealed += 1
+                        if self.on_sealed is not None:
+                            self.on_sealed(sealed)
             except StorageError as exc:
                 self.errors += 1
                 log.warning("%s; the file stays readable as it is", exc)

@@ -153,7 +153,7 @@ class SignalWriter:
         while True:
             self.files_written += 1
             path = directory / file_name(
-                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(4)
+                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(8)
             )
             try:  # locked while open: "being written", retention and sealers keep off
                 sink = locks.create_held(path)
@@ -205,11 +205,12 @@ class Writer:
         on_written: Callable[[Signal, pa.RecordBatch], None] | None = None,
         sync: bool = False,
         retention_guard: retention.Guard | None = None,
+        on_sealed: Callable[[Path], None] | None = None,
     ) -> None:
         self.output_dir = output_dir
         self.on_written = on_written  # told of every batch once it is in a file
         self.retention_guard = retention_guard  # the forwarder: keeps unforwarded files
-        self.sealer = seal.Sealer() if seal_files else None
+        self.sealer = seal.Sealer(on_sealed) if seal_files else None
         self.writers = {
             s: SignalWriter(
                 output_dir, s, rotation, compression, clock, self._closed(s) if seal_files else None

@@ -30,8 +30,9 @@ class Viewer:
         allowed_hosts: tuple[str, ...] = (),
         query_timeout: float = 10.0,
         memory_limit: int = 512 * 1024**2,
+        spool_dir: Path | None = None,
     ):
-        self.store = Store(output_dir)
+        self.store = Store(output_dir, spool_dir)
         limits = limits if limits is not None else Limits()
         app = create_app(
             self.store,
