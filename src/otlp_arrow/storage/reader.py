@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from otlp_arrow.schema import Signal, schema_for
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import compact, fs
 from otlp_arrow.storage.layout import (
     DATA_SUFFIXES,
     SEALED_SUFFIX,
@@ -72,10 +72,13 @@ def _read_parquet(path: Path) -> Iterator[pa.RecordBatch]:
 
 
 def signal_files(output_dir: Path | str, signal: str) -> list[fs.FileInfo]:
-    """The signal's data files (sealed and live), oldest first."""
+    """The signal's data files (sealed and live), oldest first; without the stream files
+    whose Parquet copy is there and the sealed files whose rows a merged file holds
+    (``storage.compact``): each row once."""
     schema_for(signal)  # validates the name
     files = fs.list_files(Path(output_dir) / signal, DATA_SUFFIXES)
     keep = set(without_sealed_duplicates([f.path for f in files]))
+    keep -= compact.covered(sorted(keep))
     return [f for f in files if f.path in keep]
 
 
