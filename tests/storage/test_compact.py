@@ -284,3 +284,37 @@ def test_the_compactor_counts_errors_and_goes_on(tmp_path: Path) -> None:
     compactor.close()
     assert compactor.errors == 1 and compactor.passes == 1
     assert len(data_files(tmp_path, "logs", ".parquet")) == 1  # the other signals went on
+
+
+def test_the_cli_compacts_once_and_says_what_it_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from otlp_arrow.cli import main
+
+    _write(tmp_path, rounds=3)
+    rows = read_table(tmp_path, "traces").num_rows
+    assert main(["compact", "--output-dir", str(tmp_path), "--signal", "traces"]) == 0
+    assert "traces: 0 files (0 rows) merged into 0" in capsys.readouterr().out  # hour not over
+    files = len(data_files(tmp_path, "traces", ".parquet"))
+    argv = ["compact", "--output-dir", str(tmp_path), "--all", "--grace", "0"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"traces: {files} files ({rows:,} rows) merged into 1; {files} input files" in out
+    assert "metrics: " in out and "logs: " in out
+    assert len(data_files(tmp_path, "traces", ".parquet")) == 1
+    with pytest.raises(SystemExit):
+        main([*argv, "--grace", "-1"])
+
+
+def test_the_service_runs_the_compactor_while_it_runs(tmp_path: Path) -> None:
+    from otlp_arrow.service import Service
+
+    service = Service(output_dir=tmp_path, grpc_port=0, http_port=None)
+    assert service.compactor is not None and service.compactor.guard is None
+    with service:
+        assert service.compactor._thread.is_alive()
+        assert service.compactor.interval_s == compact.INTERVAL_S
+    assert not service.compactor._thread.is_alive()
+    kept = Service(output_dir=tmp_path / "streams", grpc_port=0, http_port=None, seal="off")
+    assert kept.compactor is None
+    kept.library.shutdown()

@@ -21,7 +21,7 @@ from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
 from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import compact, fs
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,16 @@ class Service:
         self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config)
         self.config = config
+        # sealed files of ended hours merged into sorted, sized ones (only forwarded ones)
+        self.compactor = (
+            compact.Compactor(
+                config.output_dir,
+                compact.INTERVAL_S,
+                guard=self.library._forwarder,  # the same guard as retention
+            )
+            if config.seal == "parquet"
+            else None
+        )
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.viewer_port: int | None = None
@@ -162,6 +172,8 @@ class Service:
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
         self._warn_if_exposed()
+        if self.compactor is not None:
+            self.compactor.start()
         log.info("writing to %s", self.config.output_dir)
         self._ready = True
         return self
@@ -175,6 +187,8 @@ class Service:
         for receiver in (self._http, self._grpc):
             if receiver is not None:
                 receiver.stop(grace_s)
+        if self.compactor is not None:
+            self.compactor.close()  # waits for a pass under way (its files stay consistent)
         self.library.shutdown()
         log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
 

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: The footer key of a merged file: a JSON list of the file names it holds the rows of.
 INPUTS_KEY = b"otlp_arrow.compacted_from"
+#: Seconds between two compaction passes of the service.
+INTERVAL_S = 300.0
 #: Seconds between the rename of a merged file and the deletion of its inputs.
 GRACE_S = 60.0
 #: Most Arrow bytes (uncompressed, as the footers say) merged at once: a merge is in memory.
@@ -310,6 +312,7 @@ class Compactor:
             self.run_once()
 
     def close(self) -> None:
+        """Stop after the pass under way, if any (also when never started)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
