@@ -65,9 +65,10 @@ def best(action: Callable[[], Any], repeat: int = 5) -> float:
 
 def otlp_zstd(table: pa.Table, signal: str) -> int:
     total = 0
+    codec = pa.Codec("zstd", compression_level=3)
     for start in range(0, table.num_rows, REQUEST):
         wire = arrow_to_otlp(table.slice(start, REQUEST), signal).SerializeToString()
-        total += len(pa.compress(wire, codec="zstd", asbytes=True, compression_level=3))
+        total += len(codec.compress(wire, asbytes=True))
     return total
 
 
@@ -77,14 +78,15 @@ def parquet_bytes(table: pa.Table, signal: str, layout: str, keys: tuple[str, ..
         pq.write_table(table, sink, compression="zstd", row_group_size=65_536)
         return len(sink.getvalue())
     if keys:
-        table = sort_by(table, keys)
-    fmt.write_table(sink, table, signal)
+        table = sort_by(table, keys) if signal == "traces" else fmt.sort_rows(table, signal)
+    level = fmt.COMPACT_ZSTD_LEVEL if layout == "compacted" else fmt.ZSTD_LEVEL
+    fmt.write_table(sink, table, signal, level)
     return len(sink.getvalue())
 
 
 def sort_by(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     saved = dict(fmt.SORT_KEYS)
-    fmt.SORT_KEYS["traces"] = keys
+    fmt.SORT_KEYS["traces"] = keys  # (the sort order recorded in the footer is not used here)
     try:
         return fmt.sort_rows(table, "traces")
     finally:
@@ -99,12 +101,13 @@ def sizes(tables: dict[str, pa.Table]) -> None:
         peer = otlp_zstd(table, signal) / n
         rows = [("OTLP pb+zstd", peer), ("Parquet, old seal settings", None)]
         rows[1] = (rows[1][0], parquet_bytes(table, signal, "old") / n)
-        rows.append(("new layout, unsorted", parquet_bytes(table, signal, "new") / n))
+        rows.append(("sealed (new, stream order)", parquet_bytes(table, signal, "new") / n))
         keys = fmt.SORT_KEYS[signal]
-        rows.append((f"new, sorted {','.join(keys)}", parquet_bytes(table, signal, "new", keys) / n))
+        rows.append(("new, sorted, zstd 3", parquet_bytes(table, signal, "new", keys) / n))
+        rows.append(("compacted (sorted, zstd 9)", parquet_bytes(table, signal, "compacted", keys) / n))
         if signal == "traces":
             for label, cand in CANDIDATES.items():
-                rows.append((f"  sorted {label}", parquet_bytes(table, signal, "new", cand) / n))
+                rows.append((f"  compacted by {label}", parquet_bytes(table, signal, "compacted", cand) / n))
         for label, value in rows:
             print(f"{signal:<8} {n:>8} {label:<28} {value:>8.1f} {value / peer:>9.2f}x")
 
@@ -135,7 +138,7 @@ def candidate_queries(base: pa.Table, spans: int, work: Path) -> None:
     print(f"{'sort':<26} {'B/span':>7} {'trace lookup':>13} {'1-min range count':>18}")
     for label, keys in {"unsorted": (), **CANDIDATES}.items():
         path = work / f"cand-{label.replace(',', '_')}.parquet"
-        fmt.write_table(path, sort_by(table, keys) if keys else table, "traces")
+        fmt.write_table(path, sort_by(table, keys) if keys else table, "traces", fmt.COMPACT_ZSTD_LEVEL)
         data = ds.dataset(path, format="parquet")
         trace = ds.field("trace_id") == pa.scalar(wanted, pa.binary(16))
         span = (ds.field("start_time") >= window[0]) & (ds.field("start_time") < window[1])
@@ -158,7 +161,7 @@ def jsonl(base: pa.Table, copies: int, path: Path) -> None:
 
 
 PEER_SPANS = """(SELECT list_filter(rs.resource.attributes, a -> a.key = 'service.name')[1]
-       .value.stringValue AS service_name, sp.name AS name, sp.traceId AS trace_id,
+       .value.stringValue AS service_name, sp.name AS name, sp.traceId AS trace_id, sp.spanId AS span_id,
        CAST(sp.endTimeUnixNano AS BIGINT) - CAST(sp.startTimeUnixNano AS BIGINT) AS duration_ns,
        sp.status.code AS status_code
    FROM (SELECT unnest(resourceSpans) AS rs FROM read_json('{path}',
@@ -184,7 +187,7 @@ def large(base: pa.Table, spans: int, work: Path) -> None:
     for r, table in enumerate(replicate(base, copies)):
         for k, start in enumerate(range(0, table.num_rows, 20_000)):  # one per rotation
             name = f"traces-20261201T100000Z-1-{r:04d}{k:02d}-0000000{r % 10}.parquet"
-            pq.write_table(table.slice(start, 20_000), part / name, compression="zstd")
+            fmt.write_table(part / name, table.slice(start, 20_000), "traces")  # as sealed
     total = copies * base.num_rows
     small = sum(p.stat().st_size for p in part.iterdir())
     sealed_s = time.perf_counter() - started
@@ -204,22 +207,28 @@ def large(base: pa.Table, spans: int, work: Path) -> None:
     peer = duckdb.connect()
     peer.execute(f"CREATE VIEW spans AS SELECT * FROM {PEER_SPANS.format(path=jsonl_path)}")
     ours = {
-        "trace lookup": lambda: store.traces(trace_id=wanted).num_rows,
-        "p99 per service": lambda: store.sql(P99.format(t="traces")).num_rows,
-        "errors per name": lambda: store.sql(ERRORS.format(t="traces")).num_rows,
+        "trace lookup": lambda: rows(store.traces(trace_id=wanted).select(["span_id"])),
+        "p99 per service": lambda: rows(store.sql(P99.format(t="traces"))),
+        "errors per name": lambda: rows(store.sql(ERRORS.format(t="traces"))),
     }
+    lookup = f"SELECT unhex(sp_id) FROM spans WHERE trace_id = '{wanted.hex()}'"
     theirs = {
-        "trace lookup": lambda: peer.sql(f"SELECT * FROM spans WHERE trace_id = '{wanted.hex()}'").arrow().num_rows,
-        "p99 per service": lambda: peer.sql(P99.format(t="spans")).arrow().num_rows,
-        "errors per name": lambda: peer.sql(ERRORS.format(t="spans")).arrow().num_rows,
+        "trace lookup": lambda: sorted(peer.sql(lookup.replace("sp_id", "span_id")).fetchall()),
+        "p99 per service": lambda: sorted(peer.sql(P99.format(t="spans")).fetchall()),
+        "errors per name": lambda: sorted(peer.sql(ERRORS.format(t="spans")).fetchall()),
     }
-    print(f"{'query':<18} {'connect (ms)':>13} {'DuckDB/JSONL (ms)':>18} {'ratio':>7}  rows")
+    print(f"{'query':<18} {'connect (ms)':>13} {'DuckDB/JSONL (ms)':>18} {'ratio':>7}  answers")
     for label, action in ours.items():
         mine = best(action, 3)
         other = best(theirs[label], 1 if total > 2_000_000 else 3)
-        same = action() == theirs[label]()
+        answer, expected = action(), theirs[label]()
+        same = "same" if answer == expected else f"DIFFERENT: {answer[:3]} vs {expected[:3]}"
         print(f"{label:<18} {mine * 1e3:>13.0f} {other * 1e3:>18.0f} {other / mine:>6.1f}x  "
-              f"{action()} {'(same)' if same else '(DIFFERENT)'}")
+              f"{len(answer)} rows, {same}")
+
+
+def rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    return sorted(tuple(r.values()) for r in table.to_pylist())
 
 
 def main() -> int:

@@ -260,7 +260,7 @@ def _write_merged(signal: str, inputs: list[Path], target: Path, stop: Path) -> 
     tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
         with locks.create_held(tmp) as sink:
-            fmt.write_table(sink, table, signal)
+            fmt.write_table(sink, table, signal, fmt.COMPACT_ZSTD_LEVEL)
         written = pq.ParquetFile(tmp).metadata.num_rows
         if written != table.num_rows:  # pragma: no cover - a defect of the Parquet writer
             raise StorageError(f"compacting: wrote {written} of {table.num_rows} rows", target)
