@@ -22,7 +22,6 @@ import argparse
 import io
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -34,8 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-
 from benches.shop_data import cached
+
 from otlp_arrow.convert import arrow_to_otlp
 from otlp_arrow.otlp.json_wire import encode_request
 from otlp_arrow.storage import compact
@@ -104,10 +103,14 @@ def sizes(tables: dict[str, pa.Table]) -> None:
         rows.append(("sealed (new, stream order)", parquet_bytes(table, signal, "new") / n))
         keys = fmt.SORT_KEYS[signal]
         rows.append(("new, sorted, zstd 3", parquet_bytes(table, signal, "new", keys) / n))
-        rows.append(("compacted (sorted, zstd 9)", parquet_bytes(table, signal, "compacted", keys) / n))
+        rows.append(
+            ("compacted (sorted, zstd 9)", parquet_bytes(table, signal, "compacted", keys) / n)
+        )
         if signal == "traces":
             for label, cand in CANDIDATES.items():
-                rows.append((f"  compacted by {label}", parquet_bytes(table, signal, "compacted", cand) / n))
+                rows.append(
+                    (f"  compacted by {label}", parquet_bytes(table, signal, "compacted", cand) / n)
+                )
         for label, value in rows:
             print(f"{signal:<8} {n:>8} {label:<28} {value:>8.1f} {value / peer:>9.2f}x")
 
@@ -134,16 +137,21 @@ def candidate_queries(base: pa.Table, spans: int, work: Path) -> None:
     table = pa.concat_tables(replicate(base, copies))
     wanted = table.column("trace_id")[table.num_rows // 2].as_py()
     t0 = table.column("start_time")[table.num_rows // 3].value
-    window = (pa.scalar(t0, pa.timestamp("ns", "UTC")), pa.scalar(t0 + 60 * 10**9, pa.timestamp("ns", "UTC")))
+    window = (
+        pa.scalar(t0, pa.timestamp("ns", "UTC")),
+        pa.scalar(t0 + 60 * 10**9, pa.timestamp("ns", "UTC")),
+    )
     print(f"{'sort':<26} {'B/span':>7} {'trace lookup':>13} {'1-min range count':>18}")
     for label, keys in {"unsorted": (), **CANDIDATES}.items():
         path = work / f"cand-{label.replace(',', '_')}.parquet"
-        fmt.write_table(path, sort_by(table, keys) if keys else table, "traces", fmt.COMPACT_ZSTD_LEVEL)
+        fmt.write_table(
+            path, sort_by(table, keys) if keys else table, "traces", fmt.COMPACT_ZSTD_LEVEL
+        )
         data = ds.dataset(path, format="parquet")
         trace = ds.field("trace_id") == pa.scalar(wanted, pa.binary(16))
         span = (ds.field("start_time") >= window[0]) & (ds.field("start_time") < window[1])
-        lookup = best(lambda: data.to_table(filter=trace))
-        ranged = best(lambda: data.count_rows(filter=span))
+        lookup = best(lambda d=data, f=trace: d.to_table(filter=f))  # type: ignore[misc]
+        ranged = best(lambda d=data, f=span: d.count_rows(filter=f))  # type: ignore[misc]
         size = path.stat().st_size / table.num_rows
         print(f"{label:<26} {size:>7.1f} {lookup * 1e3:>13.1f} {ranged * 1e3:>18.1f}")
         path.unlink()
@@ -161,17 +169,22 @@ def jsonl(base: pa.Table, copies: int, path: Path) -> None:
 
 
 PEER_SPANS = """(SELECT list_filter(rs.resource.attributes, a -> a.key = 'service.name')[1]
-       .value.stringValue AS service_name, sp.name AS name, sp.traceId AS trace_id, sp.spanId AS span_id,
+       .value.stringValue AS service_name, sp.name AS name, sp.traceId AS trace_id,
+       sp.spanId AS span_id,
        CAST(sp.endTimeUnixNano AS BIGINT) - CAST(sp.startTimeUnixNano AS BIGINT) AS duration_ns,
        sp.status.code AS status_code
    FROM (SELECT unnest(resourceSpans) AS rs FROM read_json('{path}',
          format = 'newline_delimited', maximum_object_size = 1000000000)) AS r,
         LATERAL (SELECT unnest(rs.scopeSpans) AS ss) AS s,
         LATERAL (SELECT unnest(ss.spans) AS sp) AS p)"""
-P99 = ("SELECT service_name, quantile_cont(duration_ns, 0.99) AS p99 FROM {t} "
-       "GROUP BY service_name ORDER BY service_name")
-ERRORS = ("SELECT name, count(*) AS errors FROM {t} WHERE status_code = 2 "
-          "GROUP BY name ORDER BY errors DESC, name")
+P99 = (
+    "SELECT service_name, quantile_cont(duration_ns, 0.99) AS p99 FROM {t} "
+    "GROUP BY service_name ORDER BY service_name"
+)
+ERRORS = (
+    "SELECT name, count(*) AS errors FROM {t} WHERE status_code = 2 "
+    "GROUP BY name ORDER BY errors DESC, name"
+)
 
 
 def large(base: pa.Table, spans: int, work: Path) -> None:
@@ -195,10 +208,12 @@ def large(base: pa.Table, spans: int, work: Path) -> None:
     stats = compact.compact_signal(out / "traces", settle_s=None, grace_s=0)
     compact_s = time.perf_counter() - started
     merged = sorted(part.iterdir())
-    print(f"\n## {total} spans: {stats.files_merged} small files ({small / total:.1f} B/span, "
-          f"{sealed_s:.0f} s to write) compacted in {compact_s:.0f} s into {len(merged)} files "
-          f"({sum(p.stat().st_size for p in merged) / total:.1f} B/span, "
-          f"{max(p.stat().st_size for p in merged) / 2**20:.0f} MiB largest)")
+    print(
+        f"\n## {total} spans: {stats.files_merged} small files ({small / total:.1f} B/span, "
+        f"{sealed_s:.0f} s to write) compacted in {compact_s:.0f} s into {len(merged)} files "
+        f"({sum(p.stat().st_size for p in merged) / total:.1f} B/span, "
+        f"{max(p.stat().st_size for p in merged) / 2**20:.0f} MiB largest)"
+    )
     jsonl_path = work / "traces.jsonl"
     jsonl(base, copies, jsonl_path)
     print(f"OTLP JSON Lines: {jsonl_path.stat().st_size / total:.0f} B/span")
@@ -223,8 +238,10 @@ def large(base: pa.Table, spans: int, work: Path) -> None:
         other = best(theirs[label], 1 if total > 2_000_000 else 3)
         answer, expected = action(), theirs[label]()
         same = "same" if answer == expected else f"DIFFERENT: {answer[:3]} vs {expected[:3]}"
-        print(f"{label:<18} {mine * 1e3:>13.0f} {other * 1e3:>18.0f} {other / mine:>6.1f}x  "
-              f"{len(answer)} rows, {same}")
+        print(
+            f"{label:<18} {mine * 1e3:>13.0f} {other * 1e3:>18.0f} {other / mine:>6.1f}x  "
+            f"{len(answer)} rows, {same}"
+        )
 
 
 def rows(table: pa.Table) -> list[tuple[Any, ...]]:
@@ -236,11 +253,15 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=100_000, help="shop spans for sizes")
     parser.add_argument("--candidate-spans", type=int, default=500_000)
     parser.add_argument("--large", type=int, default=2_000_000, help="spans of the big store")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "otlp-arrow-bench")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "otlp-arrow-bench"
+    )
     args = parser.parse_args()
     tables = cached(args.spans, args.cache)
-    print(f"pyarrow {pa.__version__}; shop telemetry: "
-          + ", ".join(f"{t.num_rows} {s}" for s, t in tables.items()))
+    print(
+        f"pyarrow {pa.__version__}; shop telemetry: "
+        + ", ".join(f"{t.num_rows} {s}" for s, t in tables.items())
+    )
     sizes(tables)
     work = Path(tempfile.mkdtemp(prefix="bench-storage-"))
     try:
@@ -250,7 +271,6 @@ def main() -> int:
             large(tables["traces"], args.large, work)
     finally:
         shutil.rmtree(work)
-    del statistics
     return 0
 
 

@@ -126,13 +126,15 @@ def test_the_current_hour_waits_unless_asked(tmp_path: Path) -> None:
 class _Forwarder:
     """A guard as the forwarder is one: files at or below the watermark, or done, are sent."""
 
-    def __init__(self, watermark: str, done: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, watermark: str, done: frozenset[str] = frozenset()) -> None:
         self.watermark = watermark
         self.done = done
 
     def unforwarded(self, signal: str, files: list[FileInfo]) -> set[Path]:
         del signal
-        return {f.path for f in files if f.path.stem > self.watermark and f.path.stem not in self.done}
+        return {
+            f.path for f in files if f.path.stem > self.watermark and f.path.stem not in self.done
+        }
 
     def dropping(self, signal: str, files: list[FileInfo]) -> None:  # pragma: no cover
         raise AssertionError("compaction never drops files")
@@ -156,7 +158,7 @@ def test_only_forwarded_files_are_merged_under_a_name_the_cursor_counts_sent(
 def test_files_sent_but_not_under_the_watermark_wait(tmp_path: Path) -> None:
     _write(tmp_path, rounds=3)
     files = data_files(tmp_path, "traces", ".parquet")
-    guard = _Forwarder("", done={p.stem for p in files})  # sent, but a merged name is new
+    guard = _Forwarder("", done=frozenset(p.stem for p in files))  # sent, but a merged name is new
     stats = compact.compact_signal(tmp_path / "traces", settle_s=None, guard=guard)
     assert stats.files_written == 0 and data_files(tmp_path, "traces", ".parquet") == files
 

@@ -83,7 +83,9 @@ def test_sealed_files_use_the_layout_and_keep_the_stream_order(tmp_path: Path) -
         lib.export_traces(TABLES["traces"]())
     (sealed,) = data_files(tmp_path / "sealed", "traces", ".parquet")
     assert "PLAIN" in _columns(sealed)["span_id"].encodings
-    assert read_table(tmp_path / "sealed", "traces").equals(read_table(tmp_path / "streams", "traces"))
+    assert read_table(tmp_path / "sealed", "traces").equals(
+        read_table(tmp_path / "streams", "traces")
+    )
 
 
 def test_writer_options_are_valid_for_every_signal() -> None:

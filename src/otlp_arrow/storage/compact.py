@@ -268,7 +268,7 @@ def _write_merged(signal: str, inputs: list[Path], target: Path, stop: Path) -> 
     finally:
         with contextlib.suppress(StorageError):
             fs.remove(tmp, stop=stop)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def _clean_temporaries(signal_dir: Path) -> None:
