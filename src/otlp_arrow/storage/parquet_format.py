@@ -16,8 +16,10 @@ import pyarrow.parquet as pq
 
 from otlp_arrow.schema import as_signal, schema_for
 
-#: Rows per row group: the unit engines skip by statistics and read in parallel.
-ROW_GROUP_ROWS = 128 * 1024
+#: Rows per row group: the unit engines skip by statistics. pyarrow decodes every column of a
+#: row group it cannot skip, so a trace lookup costs one row group: 16Ki rows measured 5x
+#: faster to look up in than 128Ki, for 2 % more bytes.
+ROW_GROUP_ROWS = 16 * 1024
 #: What compaction aims at per file (the uncompressed stream files are several times larger).
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 #: Sealed files below this size are merged by compaction.
