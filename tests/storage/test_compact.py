@@ -320,3 +320,19 @@ def test_the_service_runs_the_compactor_while_it_runs(tmp_path: Path) -> None:
     kept = Service(output_dir=tmp_path / "streams", grpc_port=0, http_port=None, seal="off")
     assert kept.compactor is None
     kept.library.shutdown()
+
+
+def test_following_readers_do_not_show_compacted_rows_again(tmp_path: Path) -> None:
+    from otlp_arrow.storage.reader import follow
+
+    _write(tmp_path, rounds=3)
+    stream = follow(tmp_path, ("traces",), 0.01)  # takes stock of what is there
+    compact.compact_signal(tmp_path / "traces", settle_s=None, grace_s=0)
+    with OtlpLibrary(output_dir=tmp_path, write_interval="10ms") as lib:
+        lib.export_traces(otlp_to_arrow(sample.traces(7, start_ns=T0, seed=99)))
+    shown = 0
+    while shown < 7:
+        signal_name, batch = next(stream)
+        assert signal_name == "traces"
+        shown += batch.num_rows
+    assert shown == 7  # only the new spans, not the merged file's

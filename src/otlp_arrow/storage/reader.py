@@ -100,7 +100,8 @@ def follow(
     """The batches written under ``output_dir`` from now on, polling every ``poll_s``; what
     is there already is skipped (stock is taken before this returns). A file is read again
     only when its size changed; a file sealed as Parquet is known by its name (the stream's
-    stem), so its rows are not shown twice."""
+    stem), so its rows are not shown twice, nor are those of a compacted file whose inputs were
+    followed."""
     seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
 
     def scan(emit: bool) -> Iterator[tuple[Signal, pa.RecordBatch]]:
@@ -110,6 +111,8 @@ def follow(
                 size, shown = seen.get(key, (-1, 0))
                 if info.size == size:
                     continue
+                if key not in seen and _merges_seen(info.path, seen):
+                    shown = count_rows(info.path)  # compacted: its inputs' rows were shown
                 rows = pa.Table.from_batches(list(read_file(info.path)), schema_for(signal))
                 seen[key] = (info.size, max(shown, rows.num_rows))
                 if emit and rows.num_rows > shown:
@@ -123,3 +126,9 @@ def follow(
     for _ in scan(emit=False):
         pass
     return forever()
+
+
+def _merges_seen(path: Path, seen: dict[Path, tuple[int, int]]) -> bool:
+    """True if ``path`` is a merged file (``storage.compact``) of files already followed."""
+    names = compact.inputs_of(path) if compact.is_merged(path) else frozenset()
+    return any((path.parent / name).with_suffix("") in seen for name in names)
