@@ -146,6 +146,8 @@ def candidate_queries(base: pa.Table, spans: int, work: Path) -> None:
         pa.scalar(t0, pa.timestamp("ns", "UTC")),
         pa.scalar(t0 + 60 * 10**9, pa.timestamp("ns", "UTC")),
     )
+    print("(B/span here only tells the replicas apart: they differ in one trace id byte, so a")
+    print(" sort that puts copies side by side compresses them away; sizes are in part 1)")
     print(f"{'sort':<26} {'B/span':>7} {'trace lookup':>13} {'1-min range count':>18}")
     for label, keys in {"unsorted": (), **CANDIDATES}.items():
         path = work / f"cand-{label.replace(',', '_')}.parquet"
