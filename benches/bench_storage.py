@@ -12,6 +12,8 @@
    compacted; trace lookup, p99 duration per service and errors per span name through
    ``otlp_arrow.connect``, against DuckDB over OTLP JSON Lines of the same spans (one
    1,000-span request per line).
+4. ``--big N``: N spans written straight as compaction leaves them (sorted files of ~3.5M
+   spans), and the same three questions through ``connect`` alone.
 
 Usage: ``PYTHONPATH=. .venv/bin/python benches/bench_storage.py [--spans N] [--large N]``.
 """
@@ -242,12 +244,44 @@ def large(base: pa.Table, spans: int, work: Path) -> None:
     print(f"{'query':<18} {'connect (ms)':>13} {'DuckDB/JSONL (ms)':>18} {'ratio':>7}  answers")
     for label, action in ours.items():
         mine, answer = timed(action, 3)
-        other, expected = timed(theirs[label], 1 if total > 1_000_000 else 3)
+        other, expected = timed(theirs[label], 1)  # seconds per run: once
         same = "same" if answer == expected else f"DIFFERENT: {answer[:3]} vs {expected[:3]}"
         print(
             f"{label:<18} {mine * 1e3:>13.0f} {other * 1e3:>18.0f} {other / mine:>6.1f}x  "
             f"{len(answer)} rows, {same}"
         )
+
+
+def big(base: pa.Table, spans: int, work: Path) -> None:
+    """``spans`` spans written as compaction leaves them (sorted files of ~3.5M spans, the
+    128 MiB target), then the three questions through ``connect`` (no peer: its JSON Lines
+    would take 544 B/span)."""
+    import otlp_arrow
+
+    copies, per_file = max(1, spans // base.num_rows), 35
+    part = work / "big" / "traces" / "date=2026-12-01" / "hour=10"
+    part.mkdir(parents=True)
+    started = time.perf_counter()
+    for first in range(0, copies, per_file):
+        table = pa.concat_tables(replicate(base, min(copies, first + per_file))[first:])
+        name = f"traces-20261201T100000Z-1-{first:06d}-00000000.c0000.parquet"
+        fmt.write_table(part / name, fmt.sort_rows(table, "traces"), "traces", 9)
+        del table
+    total = copies * base.num_rows
+    size = sum(p.stat().st_size for p in part.iterdir())
+    print(
+        f"\n## {total} spans in {len(list(part.iterdir()))} sorted files ({size / total:.1f} "
+        f"B/span, {time.perf_counter() - started:.0f} s to write), through connect (best of 3)"
+    )
+    store = otlp_arrow.connect(work / "big")
+    wanted = bytes([copies // 2]) + base.column("trace_id")[base.num_rows // 2].as_py()[1:]
+    for label, action in {
+        "trace lookup": lambda: store.traces(trace_id=wanted).num_rows,
+        "p99 per service": lambda: store.sql(P99.format(t="traces")).num_rows,
+        "errors per name": lambda: store.sql(ERRORS.format(t="traces")).num_rows,
+    }.items():
+        took, answer = timed(action, 3)
+        print(f"{label:<18} {took * 1e3:>8.0f} ms  {answer} rows")
 
 
 def rows(table: pa.Table) -> list[tuple[Any, ...]]:
@@ -260,6 +294,7 @@ def main() -> int:
     parser.add_argument("--candidate-spans", type=int, default=500_000)
     parser.add_argument("--large", type=int, default=2_000_000, help="spans of the big store")
     parser.add_argument("--no-sizes", action="store_true", help="skip part 1")
+    parser.add_argument("--big", type=int, default=0, help="spans for connect alone (4.)")
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "otlp-arrow-bench"
     )
@@ -277,6 +312,8 @@ def main() -> int:
             candidate_queries(tables["traces"], args.candidate_spans, work)
         if args.large:
             large(tables["traces"], args.large, work)
+        if args.big:
+            big(tables["traces"], args.big, work)
     finally:
         shutil.rmtree(work)
     return 0
