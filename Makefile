@@ -38,6 +38,7 @@ bench: native
 	PYTHONPATH=. $(BIN)/python benches/bench_exporters.py
 	PYTHONPATH=. $(BIN)/python benches/bench_receiver.py
 	PYTHONPATH=. $(BIN)/python benches/bench_query.py
+	PYTHONPATH=. $(BIN)/python benches/bench_storage.py
 
 clean:
 	rm -rf $(VENV) native/target src/otlp_arrow/_native*.so otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -167,6 +167,25 @@ def stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def compact(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Compact the sealed files once (``storage.compact``) and say what was done."""
+    from otlp_arrow.storage import compact as compaction
+
+    grace = compaction.GRACE_S if args.grace is None else args.grace
+    if grace < 0:
+        parser.error("--grace must not be negative")
+    config = _config(args)
+    for signal in args.signal or SIGNALS:
+        done = compaction.compact_signal(
+            config.output_dir / signal, settle_s=None if args.all else 0.0, grace_s=grace
+        )
+        print(
+            f"{signal}: {done.files_merged} files ({done.rows:,} rows) merged into "
+            f"{done.files_written}; {done.inputs_deleted} input files deleted"
+        )
+    return 0
+
+
 def config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Print the resolved settings, or the settings table of docs/configuration.md."""
     if args.docs:

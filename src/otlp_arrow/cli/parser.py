@@ -111,6 +111,28 @@ def build_parser() -> argparse.ArgumentParser:
     _common(stats)
     stats.set_defaults(func=handlers.stats)
 
+    compact = commands.add_parser(
+        "compact",
+        help="merge small sealed Parquet files into sorted files sized for scans",
+        description="Merge the small sealed files of each partition into sorted ones sized "
+        "for scans (what serve does every few minutes). Safe while other processes write and "
+        "read the directory: readers see every row once at every moment.",
+    )
+    _common(compact)
+    compact.set_defaults(func=handlers.compact)
+    compact.add_argument(
+        "--signal", action="append", choices=SIGNALS, help="only this signal (repeatable)"
+    )
+    compact.add_argument(
+        "--all", action="store_true", help="also the current hour (default: hours that ended)"
+    )
+    compact.add_argument(
+        "--grace",
+        type=float,
+        metavar="SECONDS",
+        help="keep merged inputs this long for readers that listed them (default 60)",
+    )
+
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
     config.set_defaults(func=handlers.config)

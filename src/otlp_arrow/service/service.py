@@ -21,7 +21,7 @@ from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
 from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import compact, fs
 from otlp_arrow.storage.upload import FinalHook
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,17 @@ class Service:
         self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config, on_file_final=on_file_final)  # see storage.upload
         self.config = config
+        # sealed files of ended hours merged into sorted, sized ones (only forwarded ones);
+        # local output only: objects in a bucket are not rewritten
+        self.compactor = (
+            compact.Compactor(
+                config.output_dir,
+                compact.INTERVAL_S,
+                guard=self.library._forwarder,  # the same guard as retention
+            )
+            if config.seal == "parquet" and config.remote is None
+            else None
+        )
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.viewer_port: int | None = None
@@ -170,6 +181,8 @@ class Service:
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
         self._warn_if_exposed()
+        if self.compactor is not None:
+            self.compactor.start()
         log.info("writing to %s", self._where())
         self._ready = True
         return self
@@ -183,6 +196,8 @@ class Service:
         for receiver in (self._http, self._grpc):
             if receiver is not None:
                 receiver.stop(grace_s)
+        if self.compactor is not None:
+            self.compactor.close()  # waits for a pass under way (its files stay consistent)
         self.library.shutdown()
         log.info("otlp-arrow stopped; everything received is in %s", self._where())
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from otlp_arrow.schema import Signal, schema_for
-from otlp_arrow.storage import fs
+from otlp_arrow.storage import compact, fs
 from otlp_arrow.storage.layout import (
     DATA_SUFFIXES,
     SEALED_SUFFIX,
@@ -73,10 +73,13 @@ def _read_parquet(path: Path) -> Iterator[pa.RecordBatch]:
 
 
 def signal_files(output_dir: Path | str, signal: str) -> list[fs.FileInfo]:
-    """The signal's data files (sealed and live), oldest first."""
+    """The signal's data files (sealed and live), oldest first; without the stream files
+    whose Parquet copy is there and the sealed files whose rows a merged file holds
+    (``storage.compact``): each row once."""
     schema_for(signal)  # validates the name
     files = fs.list_files(Path(output_dir) / signal, DATA_SUFFIXES)
     keep = set(without_sealed_duplicates([f.path for f in files]))
+    keep -= compact.covered(sorted(keep))
     return [f for f in files if f.path in keep]
 
 
@@ -109,7 +112,8 @@ def follow(
     workers') from now on, polling every ``poll_s``; what
     is there already is skipped (stock is taken before this returns). A file is read again
     only when its size changed; a file sealed as Parquet is known by its name (the stream's
-    stem), so its rows are not shown twice."""
+    stem), so its rows are not shown twice, nor are those of a compacted file whose inputs were
+    followed."""
     seen: dict[Path, tuple[int, int]] = {}  # path without suffix -> (size, rows shown)
     roots = [output_dir] if isinstance(output_dir, Path) else list(output_dir)
 
@@ -120,6 +124,8 @@ def follow(
                 size, shown = seen.get(key, (-1, 0))
                 if info.size == size:
                     continue
+                if key not in seen and _merges_seen(info.path, seen):
+                    shown = count_rows(info.path)  # compacted: its inputs' rows were shown
                 rows = pa.Table.from_batches(list(read_file(info.path)), schema_for(signal))
                 seen[key] = (info.size, max(shown, rows.num_rows))
                 if emit and rows.num_rows > shown:
@@ -133,3 +139,9 @@ def follow(
     for _ in scan(emit=False):
         pass
     return forever()
+
+
+def _merges_seen(path: Path, seen: dict[Path, tuple[int, int]]) -> bool:
+    """True if ``path`` is a merged file (``storage.compact``) of files already followed."""
+    names = compact.inputs_of(path) if compact.is_merged(path) else frozenset()
+    return any((path.parent / name).with_suffix("") in seen for name in names)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from otlp_arrow.errors import StorageError
-from otlp_arrow.storage import fs, locks
+from otlp_arrow.storage import fs, locks, parquet_format
 from otlp_arrow.storage.layout import SEALED_SUFFIX, SUFFIX, sealed_path
 from otlp_arrow.storage.reader import read_file
 
@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 #: The IPC stream end-of-stream marker: continuation token and a zero length.
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-#: Rows per Parquet row group: small enough for time filters to skip, big enough to compress.
-ROW_GROUP_ROWS = 65_536
+#: Rows per Parquet row group (see ``storage.parquet_format``, which has the whole layout).
+ROW_GROUP_ROWS = parquet_format.ROW_GROUP_ROWS
 
 
 def seal_file(path: Path, stop: Path, *, closed_only: bool = True) -> Path | None:
@@ -98,7 +98,8 @@ def _write_parquet(path: Path, sink: object, closed_only: bool) -> int | None:
     try:
         for batch in read_file(path):
             if writer is None:
-                writer = pq.ParquetWriter(sink, batch.schema, compression="zstd")
+                # rows stay in stream order: a forwarder's cursor counts rows of the same file
+                writer = parquet_format.open_writer(sink, batch.schema, _signal(path))
             pending.append(batch)
             pending_rows += batch.num_rows
             rows += batch.num_rows
@@ -109,6 +110,10 @@ def _write_parquet(path: Path, sink: object, closed_only: bool) -> int | None:
         if writer is not None:
             writer.close()
     return rows
+
+
+def _signal(path: Path) -> str:
+    return path.name.split("-", 1)[0]  # names start with their signal (storage.layout)
 
 
 def pending(signal_dir: Path) -> list[Path]:
