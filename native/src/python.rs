@@ -59,6 +59,9 @@ fn decode(
     Ok((exported, bad_rows, first_error))
 }
 
+/// What `decode` returns: the columns, the bad rows, the first one's message.
+type DecodedTuple = (ExportedArray, Vec<u32>, Option<String>);
+
 /// Decode an OTLP/JSON export request of `signal`, as [`decode`] does; `None` when the
 /// body is for the reference route to decide (it may be invalid: the reference says why).
 #[pyfunction]
@@ -66,7 +69,7 @@ fn decode_json(
     py: Python<'_>,
     signal: &str,
     data: &Bound<'_, PyBytes>,
-) -> PyResult<Option<(ExportedArray, Vec<u32>, Option<String>)>> {
+) -> PyResult<Option<DecodedTuple>> {
     let signal = Signal::parse(signal)
         .ok_or_else(|| PyValueError::new_err(format!("unknown signal {signal:?}")))?;
     // `bytes` is immutable and `data` keeps it alive: reading it without the GIL is sound.

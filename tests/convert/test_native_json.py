@@ -113,12 +113,15 @@ NATIVE = {
         ]
     },
     "unknown fields": _spans(name="x", extra={"a": [1, 2.5, None, True]}, more=None),
-    "escapes": b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "a\\"\xc3\xa9\\n\\u00e9\\ud83d\\ude00\\/"}]}]}]}',
+    "escapes": b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": '
+    b'"a\\"\xc3\xa9\\n\\u00e9\\ud83d\\ude00\\/"}]}]}]}',
     "bytes unpadded and url-safe": _attr({"bytesValue": "-_8"}),
     "bytes padded": _attr({"bytesValue": "AAE="}),
     "empty message and arrays": _spans(status={}, events=[], attributes=[]),
     "doubles": _attr({"arrayValue": {"values": [{"doubleValue": v} for v in (1, -0.0, 1e300)]}}),
-    "special doubles": _attr({"arrayValue": {"values": [{"doubleValue": "NaN"}, {"doubleValue": "-Infinity"}]}}),
+    "special doubles": _attr(
+        {"arrayValue": {"values": [{"doubleValue": "NaN"}, {"doubleValue": "-Infinity"}]}}
+    ),
     "nested kvlists": _deep_kvlist(20),
     "empty id": _spans(parentSpanId=""),
     "wrong id length (a row error)": _spans(spanId="abcd"),
@@ -191,9 +194,7 @@ def test_refusals_name_the_field(name: str, message: str) -> None:
 def test_partial_mode_leaves_bad_items_out_and_counts_them() -> None:
     good = _spans(name="ok")["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     bad = {**good, "spanId": "ab"}
-    body = json.dumps(
-        {"resourceSpans": [{"scopeSpans": [{"spans": [good, bad, good]}]}]}
-    ).encode()
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [good, bad, good]}]}]}).encode()
     assert decided_natively(body, "traces")
     converted = convert_json(body, "traces", strict=False)
     assert (converted.batch.num_rows, converted.rejected) == (2, 1)
@@ -269,7 +270,7 @@ def mutation_loop(seed: int, count: int) -> list[str]:
     from tests import sample as _sample
 
     t0 = 1_764_000_000 * 10**9
-    samples = {
+    samples: dict[str, list[Any]] = {
         "traces": [_sample.traces(n, start_ns=t0, seed=n) for n in (1, 3)],
         "logs": [_sample.logs(n, start_ns=t0, seed=n) for n in (1, 3)],
         "metrics": [_sample.metrics(n, time_ns=t0, seed=n) for n in (1, 2)],
