@@ -354,7 +354,7 @@ impl Transcoder<'_> {
                 _ => Err(Defer),
             };
         }
-        let Number { text, .. } = self.s.number()?;
+        let Number { text, integer } = self.s.number()?;
         // the token is ASCII by the grammar; Rust's parse rounds correctly, as Python's float()
         let value: f64 = std::str::from_utf8(text)
             .map_err(|_| Defer)?
@@ -363,7 +363,8 @@ impl Transcoder<'_> {
         if !value.is_finite() {
             return Err(Defer);
         }
-        Ok(value)
+        // json.loads reads `-0` as the int 0, which float() makes +0.0
+        Ok(if integer && value == 0.0 { 0.0 } else { value })
     }
 }
 

@@ -144,6 +144,6 @@ def convert_json_python(data: bytes, signal: str, *, strict: bool = True) -> Con
 
     try:
         request = json_wire.parse(data, REQUEST_TYPES[signal])
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # json_format: int(1e400) for an enum overflows
         raise ConversionError(f"invalid OTLP/JSON {signal} request: {exc}") from None
     return _PYTHON_CONVERTERS[signal](request, strict=strict)  # type: ignore[no-any-return]
