@@ -13,11 +13,14 @@
 //! native path accepts a subset of what the reference accepts, with the same table, and
 //! every refusal is the reference's own.
 
+pub mod bytes;
 pub mod scan;
 pub mod schema;
+#[rustfmt::skip] // generated data, one field a line
 pub mod tables;
 
-use scan::{is_id_key, push_base64, push_hex, Defer, Number, Scanner, Text, MAX_JSON_DEPTH, R};
+use bytes::{check_hex, push_base64, push_hex};
+use scan::{is_id_key, Defer, Number, Scanner, Text, MAX_JSON_DEPTH, R};
 use schema::{Field, Kind, Message};
 
 use crate::Signal;
@@ -154,7 +157,7 @@ impl Transcoder<'_> {
                 None => {
                     if is_id_key(key) && self.s.peek()? == b'"' {
                         let text = self.s.string(&mut self.scratch)?;
-                        scan::check_hex(self.text(text))?;
+                        check_hex(self.text(text))?;
                     } else {
                         self.s.skip(depth + 1)?;
                     }

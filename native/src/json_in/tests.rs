@@ -105,7 +105,7 @@ fn scalars_are_written_as_the_wire_has_them() {
 fn base64_takes_the_unambiguous_forms() {
     let decode = |text: &[u8]| {
         let mut out = Vec::new();
-        scan::push_base64(text, &mut out).map(|()| out)
+        bytes::push_base64(text, &mut out).map(|()| out)
     };
     assert_eq!(decode(b"AAE="), Ok(vec![0, 1]));
     assert_eq!(decode(b"AAE"), Ok(vec![0, 1]));
