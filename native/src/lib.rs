@@ -12,6 +12,7 @@ pub mod dict;
 pub mod encode;
 pub mod group_columns;
 pub mod json;
+pub mod json_in;
 pub mod logs;
 pub mod metric_rows;
 pub mod metrics;
@@ -116,6 +117,21 @@ pub fn decode_caught(signal: Signal, buf: &[u8]) -> Result<Decoded, Error> {
             )))
         }
     }
+}
+
+/// Decode an OTLP/JSON export request of `signal` through the protobuf decoder (see
+/// [`json_in`]): `None` when the input is outside what the native path decides (invalid or
+/// refused input among it), and the reference route must take it.
+pub fn decode_json(signal: Signal, text: &[u8]) -> Option<Decoded> {
+    let wire = json_in::transcode(signal, text).ok()?;
+    decode(signal, &wire).ok()
+}
+
+/// [`decode_json`], with a panic turned into `None` (the reference route then decides).
+pub fn decode_json_caught(signal: Signal, text: &[u8]) -> Option<Decoded> {
+    std::panic::catch_unwind(|| decode_json(signal, text))
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

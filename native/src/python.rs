@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::columns::struct_of_len;
-use crate::{decode_caught, Signal};
+use crate::{decode_caught, decode_json_caught, Signal};
 
 use crate::python_encode::Encoder;
 
@@ -61,9 +61,41 @@ fn decode(
     Ok((exported, bad_rows, first_error))
 }
 
+/// What `decode` returns: the columns, the bad rows, the first one's message.
+type DecodedTuple = (ExportedArray, Vec<u32>, Option<String>);
+
+/// Decode an OTLP/JSON export request of `signal`, as [`decode`] does; `None` when the
+/// body is for the reference route to decide (it may be invalid: the reference says why).
+#[pyfunction]
+fn decode_json(
+    py: Python<'_>,
+    signal: &str,
+    data: &Bound<'_, PyBytes>,
+) -> PyResult<Option<DecodedTuple>> {
+    let signal = Signal::parse(signal)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown signal {signal:?}")))?;
+    // `bytes` is immutable and `data` keeps it alive: reading it without the GIL is sound.
+    let buf: &[u8] = data.as_bytes();
+    let decoded = py.detach(|| {
+        decode_json_caught(signal, buf).and_then(|d| {
+            let rows = d.rows;
+            struct_of_len(d.columns, None, rows)
+                .ok()
+                .map(|a| (a, d.bad_rows, d.first_error))
+        })
+    });
+    Ok(decoded.map(|(array, bad_rows, first_error)| {
+        let exported = ExportedArray {
+            array: Box::new(FFI_ArrowArray::new(&array)),
+        };
+        (exported, bad_rows, first_error)
+    }))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
     m.add_class::<Encoder>()?;

@@ -1,5 +1,5 @@
 """The bridge to the native core (``otlp_arrow._native``, Rust): serialized OTLP protobuf
-requests straight to Arrow, without Python objects per item and with the GIL released.
+and OTLP/JSON requests straight to Arrow, without Python objects per item and with the GIL released.
 
 When the extension cannot be imported (a source install without Rust, an unsupported
 platform) or ``OTLP_ARROW_NATIVE=0`` is set, one warning is logged and the same function
@@ -82,9 +82,16 @@ def convert_bytes(data: Any, signal: str, *, strict: bool = True) -> Converted:
     if _NATIVE is None or signal not in NATIVE_SIGNALS:
         return _convert_python(data, signal, strict=strict)
     try:
-        exported, bad_rows, error = _NATIVE.decode(signal, data)
+        decoded = _NATIVE.decode(signal, data)
     except ValueError as exc:
         raise ConversionError(f"invalid OTLP protobuf {signal} request: {exc}") from None
+    return _imported(decoded, schema, strict=strict)
+
+
+def _imported(decoded: Any, schema: pa.Schema, *, strict: bool) -> Converted:
+    """The native core's ``(array, bad_rows, first_error)`` as a Converted: bad rows refused
+    (strict) or left out and counted (partial), as the Python converters do."""
+    exported, bad_rows, error = decoded
     batch = pa.RecordBatch._import_from_c(exported.address, schema)
     typed: Signal = schema.metadata[b"otlp_arrow.signal"].decode()
     if not bad_rows:
@@ -118,15 +125,30 @@ def _convert_python(data: bytes, signal: str, *, strict: bool) -> Converted:
 
 
 def convert_json(data: Any, signal: str, *, strict: bool = True) -> Converted:
-    """Convert an OTLP/JSON export request body of ``signal`` (the Python route for now:
-    the project's OTLP/JSON parser, then the Python converter)."""
+    """Convert an OTLP/JSON export request body of ``signal``.
+
+    The native core transcodes the forms of OTLP/JSON it decides without doubt (the spec's,
+    and what the reference takes beside them) and decodes them as protobuf, with the GIL
+    released; any other body (invalid or refused ones among them) takes the reference route,
+    the project's OTLP/JSON parser then the Python converter, which accepts or refuses it.
+    Both give the same table; a differential test holds them together.
+    """
+    schema = schema_for(signal)
+    data = _as_bytes(data, text=True)
+    if _NATIVE is not None and signal in NATIVE_SIGNALS:
+        decoded = _NATIVE.decode_json(signal, data)
+        if decoded is not None:
+            return _imported(decoded, schema, strict=strict)
+    return convert_json_python(data, signal, strict=strict)
+
+
+def convert_json_python(data: bytes, signal: str, *, strict: bool = True) -> Converted:
+    """The reference route for OTLP/JSON: ``json_wire.parse``, then the Python converter."""
     from otlp_arrow.otlp import json_wire
 
-    schema_for(signal)
-    data = _as_bytes(data, text=True)
     try:
         request = json_wire.parse(data, REQUEST_TYPES[signal])
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # json_format: int(1e400) for an enum overflows
         raise ConversionError(f"invalid OTLP/JSON {signal} request: {exc}") from None
     return _PYTHON_CONVERTERS[signal](request, strict=strict)  # type: ignore[no-any-return]
 
