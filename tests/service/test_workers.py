@@ -303,8 +303,8 @@ def _config(tmp_path: Path, workers: int = 2) -> Config:
 
 
 def _fake(code: str) -> tuple[str, ...]:
-    """A stand-in worker: reads its task, then runs ``code``."""
-    return (sys.executable, "-c", f"import pickle, sys; pickle.load(sys.stdin.buffer); {code}")
+    """A stand-in worker: waits for its task, then runs ``code``."""
+    return (sys.executable, "-c", f"import sys; sys.stdin.buffer.read(1); {code}")
 
 
 @needs_reuseport

@@ -225,7 +225,8 @@ class Supervisor:
         try:
             self._await_ready(index, process)
         except ReceiverError as exc:
-            log.warning("%s", exc)  # the loop sees the exit and backs off further
+            if not self._stopping.is_set():  # the loop sees the exit and backs off further
+                log.warning("%s", exc)
             return
         log.info("worker %d restarted (pid %d)", index, process.pid)
 
