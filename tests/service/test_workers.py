@@ -352,3 +352,17 @@ def test_helpers() -> None:
     assert supervisor_module._describe(-9) == "killed by SIGKILL"
     assert supervisor_module._describe(-1000) == "killed by signal 1000"
     assert supervisor_module._describe(2) == "exit code 2"
+
+
+@needs_reuseport
+def test_port_zero_is_reserved_for_the_workers() -> None:
+    port, held = reserve_port("127.0.0.1", 0)
+    assert held is not None and port
+    with held, socket.socket() as other:  # a worker: SO_REUSEPORT, same port, listening
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the reservation does not listen: connections reach the worker
+    with pytest.raises(ReceiverError, match=r"cannot find a free port on 192\.0\.2\.1"):
+        reserve_port("192.0.2.1", 0)  # TEST-NET-1: no interface of this machine has it

@@ -65,13 +65,15 @@ def reserve_port(host: str, port: int | None) -> tuple[int | None, socket.socket
     that does not listen). Other ports are returned as they are."""
     if port != 0:
         return port, None
-    family, kind, proto, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock = None
     try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError as exc:
-        sock.close()
+        if sock is not None:
+            sock.close()
         raise ReceiverError(f"cannot find a free port on {host}: {exc.strerror or exc}") from exc
     return int(sock.getsockname()[1]), sock
 
@@ -115,7 +117,12 @@ class Supervisor:
         """Start every worker and wait until each listens; ReceiverError (after stopping the
         others) if one cannot start."""
         grpc_port, grpc_sock = reserve_port(self.config.host, self.config.grpc_port)
-        http_port, http_sock = reserve_port(self.config.host, self.config.http_port)
+        try:
+            http_port, http_sock = reserve_port(self.config.host, self.config.http_port)
+        except ReceiverError:
+            if grpc_sock is not None:
+                grpc_sock.close()
+            raise
         self._reserved = [s for s in (grpc_sock, http_sock) if s is not None]
         self._worker_config = dataclasses.replace(
             self.config, grpc_port=grpc_port, http_port=http_port, viewer_port=None
