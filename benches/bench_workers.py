@@ -131,7 +131,8 @@ def main() -> int:
     print(
         f"python {sys.version.split()[0]}; {os.cpu_count()} cores; {clients} client processes "
         f"x {connections} connections, {clients * requests} requests of {SPANS} spans per "
-        f"round, OTLP/gRPC, durability written; {rounds} rounds each, alternating"
+        f"round, OTLP/gRPC, durability written; {rounds} rounds each, alternating; "
+        f"load average before: {os.getloadavg()[0]:.1f}"
     )
     best: dict[int, float] = {1: 0.0, 2: 0.0}
     for r in range(rounds):
@@ -139,6 +140,7 @@ def main() -> int:
             rate = run(workers, clients, connections, requests)
             print(f"round {r + 1}  --workers {workers}: {rate:>10,.0f} spans/s")
             best[workers] = max(best[workers], rate)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     print(
         f"\nbest: --workers 1 {best[1]:,.0f} spans/s, --workers 2 {best[2]:,.0f} spans/s: "
         f"{best[2] / best[1]:.2f}x"

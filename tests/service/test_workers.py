@@ -265,6 +265,39 @@ def test_a_killed_worker_is_restarted_and_no_acknowledged_span_is_lost(tmp_path:
     assert victim in per_pid and len(per_pid) == 3  # the dead worker, its successor, the other
 
 
+@needs_reuseport
+def test_workers_drain_and_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    serve = Serve(out, "--workers", "2")
+    clients = _clients(serve, 4)
+
+    def until_enough_then_kill_the_supervisor() -> None:
+        while _count(clients) < 40:
+            time.sleep(0.05)
+        serve.proc.kill()
+        serve.proc.wait(30)
+        deadline = time.monotonic() + 90
+        while any(_alive(pid) for pid in serve.pids):
+            assert time.monotonic() < deadline, "workers left running without a supervisor"
+            time.sleep(0.1)
+
+    _run(clients, until_enough_then_kill_the_supervisor)
+    serve.wait_for(r"\A\Z")  # the end of the log: every worker closed its standard error
+    ids, _ = _stored(out)
+    acked = {first for c in clients for first in c.acked}
+    assert acked <= set(ids), f"{len(acked - set(ids))} acknowledged requests lost"
+    assert serve.log.count("otlp-arrow stopped; everything received is in") == 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")  # a zombie waiting for its new parent is gone too
+    return not (status.exists() and status.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
 def test_without_so_reuseport_workers_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

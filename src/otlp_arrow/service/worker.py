@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -88,6 +89,8 @@ def _announce() -> None:
 def main() -> int:
     from otlp_arrow.cli.signals import stop_event
 
+    if hasattr(signal, "SIGHUP"):  # a forwarded SIGHUP before the service runs: nothing
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop = stop_event()  # SIGTERM / SIGINT: drain and exit 0
     task: WorkerTask = pickle.load(sys.stdin.buffer)  # our own parent's pipe, nobody else's
     logging.basicConfig(level=task.log_level, format=log_format(task.index))
