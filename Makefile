@@ -17,7 +17,9 @@ demo: $(STAMP)
 # an edit (incremental), as setuptools-rust does: release mode, the `python` feature.
 native: $(STAMP)
 	cargo build --quiet --release --features python --manifest-path native/Cargo.toml
-	cp native/target/release/libotlp_arrow_native.so src/otlp_arrow/_native.abi3.so
+	@# a new file renamed over the old one: a process that loaded the old one keeps it intact
+	cp native/target/release/libotlp_arrow_native.so src/otlp_arrow/_native.abi3.so.tmp
+	mv -f src/otlp_arrow/_native.abi3.so.tmp src/otlp_arrow/_native.abi3.so
 
 test: native
 	cd native && cargo fmt --check

@@ -10,16 +10,19 @@ import argparse
 import logging
 import sys
 import threading
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from otlp_arrow._version import __version__
 from otlp_arrow.cli.output import tail_lines, write
-from otlp_arrow.cli.signals import on_reload, wait_until_stopped
+from otlp_arrow.cli.signals import on_reload, stop_event, wait_until_stopped
 from otlp_arrow.config import Config, render_docs
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.query import connect
 from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.storage.objects import display
+
+if TYPE_CHECKING:
+    from otlp_arrow.viewer import Viewer
 
 #: The signals ``otlp-arrow tail`` follows (metric points are not a stream to read by eye).
 TAILED: Final[tuple[Signal, ...]] = ("traces", "logs")
@@ -45,14 +48,18 @@ def demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run the service until SIGINT/SIGTERM."""
+    """Run the service until SIGINT/SIGTERM (with ``workers`` > 1: a supervisor of that many
+    worker processes, and the viewer once, here)."""
     config = _config(
         args,
         host=args.host,
         grpc_port=args.grpc_port,
         http_port=args.http_port,
         viewer_port=args.viewer,
+        workers=args.workers,
     )
+    if config.workers > 1:
+        return _serve_workers(config)
     from otlp_arrow.service import Service
 
     service = Service(config).start()
@@ -62,16 +69,53 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _serve_workers(config: Config) -> int:
+    from otlp_arrow.service.supervisor import Supervisor
+
+    stop = stop_event()
+    supervisor = Supervisor(config)  # ConfigError here where the platform cannot share ports
+    viewer = None if config.viewer_port is None else _viewer(config, config.viewer_port)
+    supervisor.start()
+    try:
+        if viewer is not None:
+            viewer.start()
+            logging.getLogger("otlp_arrow").info("web viewer on %s", viewer.url)
+        on_reload(supervisor.reload)  # SIGHUP: every worker re-reads the TLS files
+        logging.getLogger("otlp_arrow").info("writing to %s", config.output_dir)
+        supervisor.run(stop)
+    finally:
+        supervisor.stop()
+        if viewer is not None:
+            viewer.stop()
+    return 0
+
+
 def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the web viewer until SIGINT/SIGTERM."""
     config = _config(args, host=args.host)
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: expected a port 0..65535")
+    viewer = _viewer(config, args.port)
+    viewer.start()
+    log = logging.getLogger("otlp_arrow")
+    log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.url)
+    if not config.local_dir.is_dir() and config.remote is None:
+        log.warning(
+            "%s does not exist (yet): the viewer shows data as soon as something writes there",
+            display(config.output_dir),
+        )
+    wait_until_stopped()
+    viewer.stop()
+    return 0
+
+
+def _viewer(config: Config, port: int) -> Viewer:
+    """The viewer on its own (``view``; ``serve --workers``), with the listener settings."""
     from otlp_arrow.receivers.auth import Authenticator
     from otlp_arrow.receivers.limits import Limits, connection_cap, raise_fd_limit
     from otlp_arrow.receivers.tls import server_tls
     from otlp_arrow.viewer import Viewer
 
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port {args.port}: expected a port 0..65535")
     tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
     tokens = [token.reveal() for token in config.auth_bearer_tokens]
     limits = Limits(
@@ -84,27 +128,16 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if tls is not None:  # re-read on SIGHUP and when the files change, as serve does
         on_reload(tls.reload)
         tls.watch(1.0, threading.Event())
-    viewer = Viewer(
+    return Viewer(
         config.output_dir,
         config.host,
-        args.port,
+        port,
         spool_dir=config.spool_dir,
         limits=limits,
         allowed_hosts=config.viewer_allowed_hosts,
         query_timeout=config.viewer_query_timeout,
         memory_limit=config.viewer_memory_limit,
     )
-    viewer.start()
-    log = logging.getLogger("otlp_arrow")
-    log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.url)
-    if not config.local_dir.is_dir() and config.remote is None:
-        log.warning(
-            "%s does not exist (yet): the viewer shows data as soon as something writes there",
-            display(config.output_dir),
-        )
-    wait_until_stopped()
-    viewer.stop()
-    return 0
 
 
 def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -175,9 +208,14 @@ def compact(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if grace < 0:
         parser.error("--grace must not be negative")
     config = _config(args)
+    if config.remote is not None:
+        raise ConfigError(
+            f"compact works on a local output_dir; {config.remote} is object storage "
+            "(its objects are not rewritten)"
+        )
     for signal in args.signal or SIGNALS:
         done = compaction.compact_signal(
-            config.output_dir / signal, settle_s=None if args.all else 0.0, grace_s=grace
+            config.local_dir / signal, settle_s=None if args.all else 0.0, grace_s=grace
         )
         print(
             f"{signal}: {done.files_merged} files ({done.rows:,} rows) merged into "

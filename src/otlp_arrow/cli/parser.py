@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help=f"also run the web viewer (default port {VIEWER_PORT}; 0 picks a free one)",
     )
+    serve.add_argument(
+        "--workers",
+        metavar="N",
+        help="processes sharing the ports, one per core (default 1; needs SO_REUSEPORT)",
+    )
 
     view = commands.add_parser(
         "view", help="browse the stored traces, metrics and logs in a web page; Ctrl+C stops"

@@ -190,6 +190,14 @@ class Config(ExposureSettings, OutputSettings):
         high=65535,
         unit="port",
     )
+    workers: int = _setting(
+        1,
+        _parse_int,
+        "Processes `serve` runs, sharing the receivers' ports (`SO_REUSEPORT`: Linux, macOS, "
+        "BSD); a supervisor restarts one that dies. docs/scale-out.md.",
+        low=1,
+        high=256,
+    )
     cors_origins: tuple[str, ...] = _setting(
         (),
         _parse_origins,

@@ -47,6 +47,7 @@ class BackgroundServer:
         self.header_timeout = limits.header_timeout
         self.idle_timeout = limits.idle_timeout
         self.ssl_context = limits.ssl_context
+        self.reuse_port = limits.reuse_port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port: int | None = None
@@ -59,6 +60,8 @@ class BackgroundServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         else:  # POSIX: a restart may bind while the old connections are in TIME_WAIT
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.reuse_port:  # serve --workers: the kernel spreads connections over processes
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((self.host, self.requested_port))
         except OSError as exc:

@@ -66,7 +66,7 @@ class GrpcReceiver:
             ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="otlp-arrow-grpc"),
             options=[
                 ("grpc.max_receive_message_length", self._max),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", int(limits.reuse_port)),
                 ("grpc.max_allowed_incoming_connections", limits.max_connections),
                 ("grpc.server_handshake_timeout_ms", int(limits.header_timeout * 1000)),
                 ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),

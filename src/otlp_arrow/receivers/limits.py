@@ -93,6 +93,7 @@ class Limits:
     inflight: InflightBytes = field(default_factory=lambda: InflightBytes(0))
     ssl_context: ssl.SSLContext | None = None
     auth: Authenticator | None = None  # bearer tokens; None: no authentication
+    reuse_port: bool = False  # SO_REUSEPORT: share the port with other processes (--workers)
 
 
 class OncePerSpell(logging.Filter):

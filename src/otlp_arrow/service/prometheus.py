@@ -198,6 +198,24 @@ _UPLOAD: list[tuple[Callable[[UploadStats], int], str, str, str]] = [
 ]
 
 
+def with_labels(text: str, labels: Mapping[str, str]) -> str:
+    """``text`` (as :func:`render` writes it) with ``labels`` added to every sample, first
+    (``serve --workers``: ``worker="1"``)."""
+    added = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    out = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, rest = line.split(" ", 1)[0], line.split(" ", 1)[1]
+            if name.endswith("}"):
+                base, inner = name[:-1].split("{", 1)
+                name = f"{base}{{{added},{inner}}}"
+            else:
+                name = f"{name}{{{added}}}"
+            line = f"{name} {rest}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def _per_signal(lines: list[str], name: str, text: str, values: Mapping[Signal, int]) -> None:
     _family(lines, name, "counter", text, (({"signal": s}, v) for s, v in sorted(values.items())))
 

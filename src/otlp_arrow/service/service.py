@@ -21,6 +21,7 @@ from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
 from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
+from otlp_arrow.service.supervisor import check_workers
 from otlp_arrow.storage import compact, fs
 from otlp_arrow.storage.upload import FinalHook
 
@@ -40,6 +41,7 @@ class Service:
         **overrides: Any,
     ) -> None:
         config = Config.of(config, **overrides)
+        check_workers(config.workers)  # workers > 1: this process shares its ports
         if config.durability is None:  # the service acknowledges what is in the files
             config = config.replace(durability="written")
         fs.check_writable_dir(config.local_dir)  # a clear error now, not on every write
@@ -51,7 +53,7 @@ class Service:
         # local output only: objects in a bucket are not rewritten
         self.compactor = (
             compact.Compactor(
-                config.output_dir,
+                config.local_dir,
                 compact.INTERVAL_S,
                 guard=self.library._forwarder,  # the same guard as retention
             )
@@ -62,6 +64,7 @@ class Service:
         self.http_port: int | None = None
         self.viewer_port: int | None = None
         self._ready = False
+        self.worker: int | None = None  # serve --workers: this process's number (/metrics)
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
         self.inflight = InflightBytes(config.max_inflight_bytes)
@@ -133,6 +136,7 @@ class Service:
             inflight=self.inflight,
             ssl_context=None if self.tls is None else self.tls.context,
             auth=self.auth,
+            reuse_port=config.workers > 1,
         )
 
     def _warn_if_exposed(self) -> None:
@@ -219,9 +223,12 @@ class Service:
 
     def metrics_text(self) -> str:
         """``stats()`` in the Prometheus text format (what ``GET /metrics`` answers)."""
-        return prometheus.render(
+        text = prometheus.render(
             self.receiver_stats.snapshot(), self.library.counters(), self.ready
         )
+        if self.worker is None:
+            return text
+        return prometheus.with_labels(text, {"worker": str(self.worker)})
 
     def __enter__(self) -> Service:
         return self.start()
