@@ -25,8 +25,7 @@ def partition_dir(output_dir: Path, signal: str, opened: datetime) -> Path:
 
 def file_name(signal: str, opened: datetime, pid: int, seq: int, token: str) -> str:
     """A name that sorts by opening time and never collides: the process id, a per-process
-    sequence number and a random token (64 bits: writers on many machines share one bucket,
-    where pids repeat) tell apart files opened in the same second."""
+    sequence number and a random 32-bit token tell apart files opened in the same second."""
     return f"{signal}-{opened.astimezone(UTC):%Y%m%dT%H%M%S}Z-{pid}-{seq:06d}-{token}{SUFFIX}"
 
 

@@ -153,7 +153,7 @@ class SignalWriter:
         while True:
             self.files_written += 1
             path = directory / file_name(
-                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(8)
+                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(4)
             )
             try:  # locked while open: "being written", retention and sealers keep off
                 sink = locks.create_held(path)
