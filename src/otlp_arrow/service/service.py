@@ -40,6 +40,15 @@ class Service:
         self._tls_watch = threading.Event()
         self.library = OtlpLibrary(config)
         self.config = config
+        self.lake = None  # iceberg_catalog: sealed files committed to tables (otlp_arrow.lake)
+        if config.iceberg_catalog:
+            from otlp_arrow.lake.runner import Lake
+
+            try:
+                self.lake = Lake(config, self.library._writer)
+            except BaseException:
+                self.library.shutdown()
+                raise
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.viewer_port: int | None = None
@@ -176,6 +185,8 @@ class Service:
             if receiver is not None:
                 receiver.stop(grace_s)
         self.library.shutdown()
+        if self.lake is not None:  # after the writer: it seals the last files on shutdown
+            self.lake.close()
         log.info("otlp-arrow stopped; everything received is in %s", self.config.output_dir)
 
     @property

@@ -21,6 +21,7 @@ import os
 import queue
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -143,6 +144,8 @@ class Sealer:
         self._lock = threading.Lock()
         self.files_sealed = 0
         self.errors = 0
+        #: told of every sealed file: (signal, Parquet path); the Iceberg committer's hook
+        self.on_sealed: Callable[[str, Path], None] | None = None
 
     def submit(self, path: Path, stop: Path) -> None:
         """Seal ``path`` soon (``stop``: the signal directory, kept when emptied)."""
@@ -175,8 +178,11 @@ class Sealer:
             try:
                 todo = [path] if path is not None else pending(stop)
                 for one in todo:
-                    if seal_file(one, stop, closed_only=path is not None) is not None:
+                    sealed = seal_file(one, stop, closed_only=path is not None)
+                    if sealed is not None:
                         self.files_sealed += 1
+                        if self.on_sealed is not None:
+                            self.on_sealed(stop.name, sealed)
             except StorageError as exc:
                 self.errors += 1
                 log.warning("%s; the file stays readable as it is", exc)
