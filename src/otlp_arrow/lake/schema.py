@@ -109,8 +109,8 @@ def _cast_array(array: pa.Array, to: pa.DataType) -> pa.Array:
         return array
     if isinstance(to, pa.DictionaryType):
         return pc.dictionary_encode(_cast_array(array, to.value_type)).cast(to)
-    if isinstance(to, pa.TimestampType):
-        return array.cast(to)
+    if isinstance(to, pa.TimestampType):  # us -> ns is exact; ns -> us cuts (tests)
+        return array.cast(to, safe=False)
     if isinstance(to, pa.MapType):
         keys = _cast_array(array.keys, to.key_type)
         items = _cast_array(array.items, to.item_type)
