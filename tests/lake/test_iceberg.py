@@ -63,7 +63,7 @@ def test_scan_to_duckdb_and_polars(warehouse: Path, committer: Committer) -> Non
     scan = table.scan(selected_fields=("service_name", "duration_ns", "trace_id"))
     query = "SELECT service_name::VARCHAR, quantile_cont(duration_ns, 0.99) FROM {} GROUP BY 1"
     by_scan = scan.to_duckdb(table_name="spans").sql(query.format("spans")).fetchall()
-    t = read_table(warehouse, "traces")  # noqa: F841 - DuckDB finds it by name
+    t = read_table(warehouse, "traces")  # DuckDB finds it by its name
     by_reader = duckdb.connect().sql(query.format("t")).fetchall()
     assert sorted(by_scan) == sorted(by_reader) and len(by_scan) == 3
     frame = pl.from_arrow(scan.to_arrow())
