@@ -80,12 +80,13 @@ class Committer:
     # -- tables ---------------------------------------------------------------------------
 
     def table(self, signal: Signal) -> Table:
-        """The signal's table, created if missing (racing creators: one wins, all load it)."""
+        """The signal's table as it is now, created if missing (racing creators: one wins,
+        all load it)."""
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
 
         with self._lock:
-            if signal in self._tables:
-                return self._tables[signal]
+            if signal in self._tables:  # loaded before: its newest metadata
+                return self._tables[signal].refresh()
             ident = (self.namespace, signal)
             with contextlib.suppress(NamespaceAlreadyExistsError):
                 self.catalog.create_namespace(self.namespace)
@@ -108,7 +109,6 @@ class Committer:
     def referenced(self, signal: Signal) -> set[str]:
         """The data files the table's current snapshot references."""
         table = self.table(signal)
-        table.refresh()
         if table.current_snapshot() is None:
             return set()
         files = table.inspect.files()
