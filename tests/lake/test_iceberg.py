@@ -175,3 +175,12 @@ def test_catalog_settings_are_checked() -> None:
         Config.load(iceberg_catalog="ftp://x")
     with pytest.raises(ConfigError, match="iceberg_namespace"):
         Config.load(iceberg_namespace="a b")
+
+
+def test_catalog_credentials_are_refused() -> None:
+    from otlp_arrow.config import Config
+
+    with pytest.raises(ConfigError, match="PGPASSWORD") as info:
+        Config.load(iceberg_catalog="postgresql://otel:hunter2@db/otel")
+    assert "hunter2" not in str(info.value)
+    assert Config.load(iceberg_catalog="postgresql://otel@db/otel").iceberg_catalog

@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(stats)
     stats.set_defaults(func=handlers.stats)
 
+    lake = commands.add_parser("iceberg", help="Iceberg tables: commit what was not, retention")
+    _common(lake)
+    lake.add_argument("action", choices=("repair", "retention"))
+    lake.set_defaults(func=_iceberg)
+
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
     config.set_defaults(func=handlers.config)
@@ -118,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs", action="store_true", help="print the settings table of docs/configuration.md"
     )
     return parser
+
+
+def _iceberg(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from otlp_arrow.cli.lake import iceberg  # pyiceberg loads only for this command
+
+    return iceberg(args, parser)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,11 @@ _CATALOG = re.compile(r"(sqlite|postgresql|mysql)(\+\w+)?://.*|https?://\S+")
 
 def _parse_catalog(value: Any) -> str:
     text = str(value).strip()
+    if re.match(r"[a-z+]+://[^/@\s]*:[^/@\s]*@", text):  # shown in logs and `config`: refused
+        raise ValueError(
+            "credentials in the URI are not allowed (they would be logged and shown); "
+            "PostgreSQL takes them from PGPASSWORD or ~/.pgpass"
+        )
     if text and not _CATALOG.fullmatch(text):
         raise ValueError(
             "expected a SQL catalog URI (sqlite:///path/catalog.db, postgresql://host/db) "
