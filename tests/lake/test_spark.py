@@ -19,7 +19,12 @@ from otlp_arrow.lake.iceberg import Committer
 from otlp_arrow.storage.reader import read_table
 from tests.lake.conftest import write_sealed
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # py4j (pyspark's bridge to the JVM) leaves its sockets to the garbage collector
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 
 def _missing() -> str | None:
