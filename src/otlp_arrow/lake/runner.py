@@ -37,7 +37,7 @@ class Lake:
         self.policies = {s: config.retention(s) for s in SIGNALS}
         writer.retention_policies = {}  # files under a table go through the table (below)
         self._background = BackgroundCommitter(self.committer)
-        writer.sealer.on_sealed = self._sealed
+        writer.sealer.on_sealed = self.sealed
         self.committed_at_start = self.committer.repair(self.policies)
         log.info(
             "committing sealed files to Iceberg tables %s.{traces,metrics,logs} in %s",
@@ -50,8 +50,10 @@ class Lake:
         )
         self._retention.start()
 
-    def _sealed(self, signal: str, path: Path) -> None:
-        self._background.submit(as_signal(signal), str(path))
+    def sealed(self, signal: str, uri: str | Path) -> None:
+        """The hook: a sealed Parquet file of ``signal`` is now at its final place ``uri``
+        (a local path, or ``s3://…`` once uploaded); committed soon, on its own thread."""
+        self._background.submit(as_signal(signal), str(uri))
 
     def _retain(self) -> None:
         while not self._stop.wait(self.config.retention_interval):
