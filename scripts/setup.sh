@@ -37,4 +37,6 @@ if ! command -v "${CHROMEDRIVER:-chromedriver}" >/dev/null 2>&1 || \
              "installed (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)" >&2
     fi
 fi
+# Iceberg's Spark runtime (Maven Central) for the Spark tests and examples (docs/scale-out.md)
+sh "$(dirname "$0")/fetch-jars.sh"
 echo "otlp-arrow installed in $VENV"

@@ -29,6 +29,7 @@ from otlp_arrow.errors import (
 from otlp_arrow.pipeline import Durability, Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
 from otlp_arrow.storage.objects import open_bucket
+from otlp_arrow.storage.retention import RetentionPolicy
 from otlp_arrow.storage.upload import FinalHook, Uploader, UploadStats
 from otlp_arrow.storage.writer import Writer
 
@@ -98,7 +99,7 @@ class OtlpLibrary:
                 config.local_dir,
                 config.rotation,
                 config.ipc_compression,
-                {} if self._uploader else {s: config.retention(s) for s in SIGNALS},
+                {} if self._uploader else file_retention(config),
                 config.retention_interval,
                 seal_files=config.seal == "parquet",
                 on_written=self._forwarder.nudge if self._forwarder else None,
@@ -329,10 +330,18 @@ def open_uploader(config: Config, on_final: FinalHook | None) -> Uploader | None
         config.local_dir,
         max_bytes=config.spool_max_bytes,
         on_final=on_final,
-        retention={signal: config.retention(signal) for signal in SIGNALS},
+        retention=file_retention(config),
         retention_interval_s=config.retention_interval,
         retry_max_s=config.upload_retry_max,
     )
+
+
+def file_retention(config: Config) -> dict[Signal, RetentionPolicy]:
+    """Retention on the files, by signal; none under Iceberg tables (``iceberg_catalog``):
+    the tables' retention removes files from them first (``otlp_arrow.lake.retention``)."""
+    if config.iceberg_catalog:
+        return {}
+    return {signal: config.retention(signal) for signal in SIGNALS}
 
 
 def sealed_hook(

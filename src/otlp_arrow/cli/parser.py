@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="keep merged inputs this long for readers that listed them (default 60)",
     )
+    lake = commands.add_parser("iceberg", help="Iceberg tables: commit what was not, retention")
+    _common(lake)
+    lake.add_argument("action", choices=("repair", "retention"))
+    lake.set_defaults(func=_iceberg)
 
     config = commands.add_parser("config", help="show the resolved configuration")
     _common(config)
@@ -145,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs", action="store_true", help="print the settings table of docs/configuration.md"
     )
     return parser
+
+
+def _iceberg(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from otlp_arrow.cli.lake import iceberg  # pyiceberg loads only for this command
+
+    return iceberg(args, parser)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from otlp_arrow.config.exposure import ExposureSettings
 from otlp_arrow.config.fields import _parse, _setting
+from otlp_arrow.config.lake import LakeSettings
 from otlp_arrow.config.output import OutputSettings
 from otlp_arrow.config.sources import _resolve
 from otlp_arrow.config.values import (
@@ -56,7 +57,7 @@ _RETENTION_MAX = {"age": 36500 * _DAY, "bytes": 2**50}
 
 
 @dataclass(frozen=True)
-class Config(ExposureSettings, OutputSettings):
+class Config(LakeSettings, ExposureSettings, OutputSettings):
     """Resolved settings. Build with :meth:`Config.load`; every field is documented in
     docs/configuration.md."""
 

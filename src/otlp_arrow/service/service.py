@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
@@ -23,7 +24,11 @@ from otlp_arrow.receivers.tls import server_tls
 from otlp_arrow.service import prometheus
 from otlp_arrow.service.supervisor import check_workers
 from otlp_arrow.storage import compact, fs
+from otlp_arrow.schema import Signal
 from otlp_arrow.storage.upload import FinalHook
+
+if TYPE_CHECKING:
+    from otlp_arrow.lake.runner import Lake
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,15 @@ class Service:
         fs.check_writable_dir(config.local_dir)  # a clear error now, not on every write
         self.tls = server_tls(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
         self._tls_watch = threading.Event()
-        self.library = OtlpLibrary(config, on_file_final=on_file_final)  # see storage.upload
+        # iceberg_catalog: sealed files committed to tables once final (otlp_arrow.lake)
+        self.lake = _lake(config)
+        try:
+            hook = _both(on_file_final, self.lake.sealed if self.lake else None)
+            self.library = OtlpLibrary(config, on_file_final=hook)  # see storage.upload
+        except BaseException:
+            if self.lake is not None:
+                self.lake.close()
+            raise
         self.config = config
         # sealed files of ended hours merged into sorted, sized ones (only forwarded ones);
         # local output only: objects in a bucket are not rewritten
@@ -203,6 +216,8 @@ class Service:
         if self.compactor is not None:
             self.compactor.close()  # waits for a pass under way (its files stay consistent)
         self.library.shutdown()
+        if self.lake is not None:  # after the writer: it seals the last files on shutdown
+            self.lake.close()
         log.info("otlp-arrow stopped; everything received is in %s", self._where())
 
     def _where(self) -> str:
@@ -240,3 +255,23 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _lake(config: Config) -> Lake | None:
+    if not config.iceberg_catalog:
+        return None
+    from otlp_arrow.lake.runner import Lake
+
+    return Lake(config)
+
+
+def _both(first: FinalHook | None, second: FinalHook | None) -> FinalHook | None:
+    """One final-location hook that calls ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(signal: Signal, uri: str, local: Path) -> None:
+        first(signal, uri, local)
+        second(signal, uri, local)
+
+    return both

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Fetch the Java jars the Spark tests and examples need (docs/scale-out.md) from Maven Central
+# into jars/ (not in git), checking each against the SHA-1 Maven Central publishes beside it.
+# Called by scripts/setup.sh; safe to run again (a jar already there and correct is kept).
+set -eu
+DEST="${JARS_DIR:-jars}"
+REPO="${MAVEN_REPO:-https://repo1.maven.org/maven2}"
+# Iceberg's Spark runtime for the pyspark pinned in pyproject.toml (4.1, Scala 2.13), and the
+# SQLite JDBC driver through which Spark's Iceberg JdbcCatalog reads our SQL catalog
+JARS="org/apache/iceberg/iceberg-spark-runtime-4.1_2.13/1.12.0/iceberg-spark-runtime-4.1_2.13-1.12.0.jar
+org/xerial/sqlite-jdbc/3.54.1.0/sqlite-jdbc-3.54.1.0.jar"
+mkdir -p "$DEST"
+for jar in $JARS; do
+    name="$(basename "$jar")"
+    want="$(curl -fsSL "$REPO/$jar.sha1" | cut -c1-40)"
+    if [ -f "$DEST/$name" ] && [ "$(sha1sum "$DEST/$name" | cut -c1-40)" = "$want" ]; then
+        continue
+    fi
+    curl -fsSL -o "$DEST/$name.part" "$REPO/$jar"
+    got="$(sha1sum "$DEST/$name.part" | cut -c1-40)"
+    if [ "$got" != "$want" ]; then
+        rm -f "$DEST/$name.part"
+        echo "$name: SHA-1 $got, Maven Central says $want" >&2
+        exit 1
+    fi
+    mv "$DEST/$name.part" "$DEST/$name"
+    echo "fetched $name"
+done

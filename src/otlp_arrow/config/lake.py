@@ -1,0 +1,56 @@
+"""The settings of the lakehouse side (issue #14): the Apache Iceberg catalog sealed files are
+committed to. A base of :class:`~otlp_arrow.config.settings.Config`, kept apart like
+``exposure``; see docs/storage.md (Iceberg)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from otlp_arrow.config.fields import _setting
+
+_CATALOG = re.compile(r"(sqlite|postgresql|mysql)(\+\w+)?://.*|https?://\S+")
+
+
+def _parse_catalog(value: Any) -> str:
+    text = str(value).strip()
+    if re.match(r"[a-z+]+://[^/@\s]*:[^/@\s]*@", text):  # shown in logs and `config`: refused
+        raise ValueError(
+            "credentials in the URI are not allowed (they would be logged and shown); "
+            "PostgreSQL takes them from PGPASSWORD or ~/.pgpass"
+        )
+    if text and not _CATALOG.fullmatch(text):
+        raise ValueError(
+            "expected a SQL catalog URI (sqlite:///path/catalog.db, postgresql://host/db) "
+            "or a REST catalog URL (http(s)://...)"
+        )
+    return text
+
+
+def _parse_namespace(value: Any) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", text):
+        raise ValueError("expected a name such as otel (letters, digits, _; dots nest)")
+    return text
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """Where sealed files are committed as Apache Iceberg tables."""
+
+    iceberg_catalog: str = _setting(
+        "",
+        _parse_catalog,
+        "Commit every sealed Parquet file to an Apache Iceberg table (one per signal: "
+        "`traces`, `metrics`, `logs`; the warehouse is `output_dir`) in this catalog: a SQL "
+        "catalog URI (`sqlite:///path/catalog.db`, `postgresql://...`) or a REST catalog URL. "
+        "Empty: no tables. Retention then works on the tables (see docs/storage.md).",
+        allowed="a catalog URI, or empty",
+    )
+    iceberg_namespace: str = _setting(
+        "otel",
+        _parse_namespace,
+        "Namespace (database) of the Iceberg tables.",
+        allowed="a name such as otel",
+    )

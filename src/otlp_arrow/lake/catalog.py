@@ -1,0 +1,95 @@
+"""Opening the Iceberg catalog and the warehouse's file system (local directory or ``s3://``).
+
+pyiceberg reads and writes table metadata through its pyarrow FileIO; for S3 it is given the
+endpoint, region and credentials the standard ``AWS_*`` environment variables name (what every
+AWS tool reads), so the catalog, the uploader and the engines all see the same bucket.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.fs as pafs
+
+from otlp_arrow.config.values import redact_url
+from otlp_arrow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+#: The name the catalog is registered under in pyiceberg (and in the Spark examples).
+CATALOG_NAME = "otlp_arrow"
+
+_S3_ENV = {
+    "s3.endpoint": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "s3.region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "s3.access-key-id": ("AWS_ACCESS_KEY_ID",),
+    "s3.secret-access-key": ("AWS_SECRET_ACCESS_KEY",),
+    "s3.session-token": ("AWS_SESSION_TOKEN",),
+}
+
+
+def warehouse_uri(output_dir: str | Path) -> str:
+    """``output_dir`` as a URI: ``s3://...`` (and other schemes) as it is, a local path as an
+    absolute ``file://`` URI-less path (what pyiceberg and Spark both resolve locally)."""
+    text = str(output_dir)
+    if "://" in text:
+        return text.rstrip("/")
+    return Path(text).expanduser().resolve().as_posix()
+
+
+def io_properties(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """pyiceberg FileIO properties for S3 from the standard AWS environment variables."""
+    env = os.environ if env is None else env
+    props: dict[str, str] = {}
+    for prop, names in _S3_ENV.items():
+        value = next((env[n] for n in names if env.get(n)), None)
+        if value is not None:
+            props[prop] = value
+    return props
+
+
+def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None) -> Catalog:
+    """The catalog ``uri`` names: SQL (sqlite, postgresql, mysql) or REST (http, https)."""
+    try:
+        from pyiceberg.catalog import load_catalog
+    except ImportError as exc:  # pragma: no cover - pyiceberg is a dependency
+        raise ConfigError(f"iceberg_catalog is set but pyiceberg is missing: {exc}") from exc
+    kind = "rest" if uri.startswith(("http://", "https://")) else "sql"
+    props = {"type": kind, "uri": uri, "warehouse": warehouse, **io_properties(env)}
+    if kind == "sql":
+        props["init_catalog_tables"] = "true"
+        if uri.startswith("sqlite:///"):  # the directory of a new catalog file
+            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return load_catalog(CATALOG_NAME, **props)
+    except Exception as exc:
+        raise ConfigError(f"cannot open the Iceberg catalog {redact_url(uri)}: {exc}") from exc
+
+
+def filesystem(warehouse: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow file system of ``warehouse`` and the path inside it."""
+    if "://" not in warehouse:
+        return pafs.LocalFileSystem(), warehouse
+    if warehouse.startswith("s3://"):
+        props = io_properties()
+        s3 = pafs.S3FileSystem(
+            endpoint_override=props.get("s3.endpoint"),
+            region=props.get("s3.region", "us-east-1"),
+            access_key=props.get("s3.access-key-id"),
+            secret_key=props.get("s3.secret-access-key"),
+            session_token=props.get("s3.session-token"),
+        )
+        return s3, warehouse.removeprefix("s3://")
+    other, path = pafs.FileSystem.from_uri(warehouse)  # pragma: no cover - other schemes
+    return other, str(path)  # pragma: no cover
+
+
+def uri_of(warehouse: str, path: str) -> str:
+    """The URI pyiceberg and the engines use for ``path`` (as ``filesystem`` names it)."""
+    if warehouse.startswith("s3://"):
+        return f"s3://{path}"
+    return path

@@ -1,0 +1,68 @@
+"""Fixtures of the Iceberg tests: sealed files written by the real library, a SQLite catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from otlp_arrow import OtlpLibrary
+from otlp_arrow.lake.iceberg import Committer
+from tests import sample
+from tests.helpers import T0
+
+
+def write_sealed(out: Path, n: int = 40, seed: int = 1, start_ns: int = T0) -> None:
+    """One sealed Parquet file per signal under ``out``, written by OtlpLibrary."""
+    with OtlpLibrary(output_dir=out, write_interval="10ms") as lib:
+        lib.export_traces(sample.traces(n, start_ns=start_ns, seed=seed))
+        lib.export_metrics(sample.metrics(n, time_ns=start_ns, seed=seed))
+        lib.export_logs(sample.logs(n, start_ns=start_ns, seed=seed))
+
+
+def parquet_files(out: Path, signal: str) -> list[str]:
+    return sorted(str(p) for p in (out / signal).rglob("*.parquet") if "metadata" not in p.parts)
+
+
+def to_micros(table: pa.Table) -> pa.Table:
+    """``table`` with every time cut to whole microseconds (what Iceberg v2 readers see)."""
+    from otlp_arrow.lake.schema import _cast
+
+    columns = []
+    for f, column in zip(table.schema, table.columns, strict=True):
+        micro = _cast(column, _time_unit(f.type, "us"))
+        columns.append(_cast(micro, f.type))
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def null_lists_empty(table: pa.Table) -> pa.Table:
+    """``table`` with null lists of structs as empty lists: pyiceberg 0.12 scans them so
+    (docs/schema.md; the files keep the null, and ``metric_type`` tells which it was)."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for f, column in zip(table.schema, table.columns, strict=True):
+        if isinstance(f.type, pa.ListType) and pa.types.is_struct(f.type.value_type):
+            empty = pa.scalar([], type=f.type)
+            column = pc.if_else(pc.is_null(column), empty, column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _time_unit(t: pa.DataType, unit: str) -> pa.DataType:
+    from otlp_arrow.schema import map_timestamps
+
+    return map_timestamps(t, pa.timestamp(unit, tz="UTC"))
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    out = tmp_path / "data"
+    out.mkdir()
+    return out
+
+
+@pytest.fixture
+def committer(warehouse: Path) -> Committer:
+    return Committer(f"sqlite:///{warehouse.parent / 'catalog.db'}", str(warehouse))
