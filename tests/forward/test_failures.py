@@ -3,6 +3,7 @@ partial success, the circuit breaker — and the local files stay complete throu
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import time
@@ -77,16 +78,20 @@ def test_503_with_retry_after_is_honoured(tmp_path: Path, http: HttpEndpoint) ->
         assert stats["retries"] == 1 and stats["requests"] == {"HTTP 503": 1, "ok": 1}
 
 
+def _failed_rows(lib: OtlpLibrary, rows: int) -> bool:
+    return bool(lib.stats()["forward"]["rows_failed"].get("traces") == rows)
+
+
 @pytest.mark.parametrize("status", [400, 401, 403])
 def test_permanent_refusals_are_not_retried_and_logged_once(
     tmp_path: Path, http: HttpEndpoint, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     http.script.extend([Reply(status), Reply(status)])
     with caplog.at_level(logging.WARNING, "otlp_arrow.forward"), library(tmp_path, http.url) as lib:
-        for seed in range(2):
-            lib.export_traces(span_batch(10, seed))
+        for failed in (10, 20):  # one refusal at a time: two requests, never one of both
+            lib.export_traces(span_batch(10, failed))
             lib.flush()
-        wait_for(lambda: lib.stats()["forward"]["rows_failed"].get("traces") == 20, "refusals")
+            wait_for(functools.partial(_failed_rows, lib, failed), "a refusal")
         lib.export_traces(span_batch(5, 9))  # the endpoint accepts again
         lib.flush()
         wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 5, "delivery")

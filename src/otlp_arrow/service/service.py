@@ -21,10 +21,10 @@ from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
 from otlp_arrow.receivers.limits import InflightBytes, Limits, connection_cap, raise_fd_limit
 from otlp_arrow.receivers.tls import server_tls
+from otlp_arrow.schema import Signal
 from otlp_arrow.service import prometheus
 from otlp_arrow.service.supervisor import check_workers
 from otlp_arrow.storage import compact, fs
-from otlp_arrow.schema import Signal
 from otlp_arrow.storage.upload import FinalHook
 
 if TYPE_CHECKING:
