@@ -150,7 +150,11 @@ def test_only_forwarded_files_are_merged_under_a_name_the_cursor_counts_sent(
     (merged,) = _merged(tmp_path, "traces")
     assert compact.inputs_of(merged) == {p.name for p in files[:-1]} and files[-1].exists()
     assert not guard.unforwarded("traces", [FileInfo(merged, 0, 0.0)])
-    _write(tmp_path, rounds=2)  # new files, not forwarded: nothing more to merge
+    # new files, not forwarded: nothing more to merge. Written in a later second, as the real
+    # cursor ensures (its watermark only passes names SETTLE_S old): within one second, a new
+    # writer's names may sort below the watermark by their random token
+    time.sleep(1.01 - time.time() % 1)
+    _write(tmp_path, rounds=2)
     stats = compact.compact_signal(tmp_path / "traces", settle_s=None, guard=guard)
     assert stats.files_written == 0
 
