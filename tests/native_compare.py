@@ -47,8 +47,12 @@ def native(data: bytes, signal: str, strict: bool) -> Any:
 
 def difference(data: bytes, signal: str, strict: bool) -> str | None:
     """None when both routes agree on ``data``, else what differs."""
-    expected = reference(data, signal, strict)
-    got = native(data, signal, strict)
+    return outcome_difference(reference(data, signal, strict), native(data, signal, strict))
+
+
+def outcome_difference(expected: Any, got: Any) -> str | None:
+    """None when two outcomes (a ``Converted``, or a refusal as a str / tuple) agree, else
+    what differs: the same refusal, or the same schema, columns and partial-success counts."""
     if isinstance(expected, str | tuple) or isinstance(got, str | tuple):
         return None if expected == got else f"reference {expected!r}, native {got!r}"
     got.batch.validate(full=True)

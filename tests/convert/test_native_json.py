@@ -25,7 +25,7 @@ from otlp_arrow.convert.native import convert_json, convert_json_python
 from otlp_arrow.errors import ConversionError
 from otlp_arrow.otlp import json_wire
 from tests.convert.test_native import _break_items
-from tests.native_compare import same_array
+from tests.native_compare import outcome_difference
 from tests.otlp_strategies import REQUESTS
 
 # the fallback run of `make test` (OTLP_ARROW_NATIVE=0) has only one route to compare
@@ -48,19 +48,10 @@ def _outcome(route: Any, text: bytes, signal: str, strict: bool) -> Any:
 
 def difference(text: bytes, signal: str, strict: bool) -> str | None:
     """None when the native and the reference route agree on ``text``, else what differs."""
-    expected = _outcome(convert_json_python, text, signal, strict)
-    got = _outcome(convert_json, text, signal, strict)
-    if isinstance(expected, tuple) or isinstance(got, tuple):
-        return None if expected == got else f"reference {expected!r}, native {got!r}"
-    got.batch.validate(full=True)
-    if not got.batch.schema.equals(expected.batch.schema, check_metadata=True):
-        return f"schema {got.batch.schema} != {expected.batch.schema}"
-    for name in expected.batch.schema.names:
-        if not same_array(got.batch.column(name), expected.batch.column(name)):
-            return f"column {name} differs"
-    if (got.rejected, got.error) != (expected.rejected, expected.error):
-        return f"rejected/error {got.rejected, got.error} != {expected.rejected, expected.error}"
-    return None
+    return outcome_difference(
+        _outcome(convert_json_python, text, signal, strict),
+        _outcome(convert_json, text, signal, strict),
+    )
 
 
 def decided_natively(text: bytes, signal: str) -> bool:
