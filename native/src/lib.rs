@@ -106,17 +106,20 @@ pub fn decode(signal: Signal, buf: &[u8]) -> Result<Decoded, Error> {
 pub fn decode_caught(signal: Signal, buf: &[u8]) -> Result<Decoded, Error> {
     match std::panic::catch_unwind(|| decode(signal, buf)) {
         Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".to_string());
-            Err(Error::new(format!(
-                "internal error in the native decoder: {what}"
-            )))
-        }
+        Err(panic) => Err(Error::new(format!(
+            "internal error in the native decoder: {}",
+            panic_message(panic.as_ref())
+        ))),
     }
+}
+
+/// What a caught panic says (its `&str` or `String` payload), for the error that replaces it.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// Decode an OTLP/JSON export request of `signal` through the protobuf decoder (see

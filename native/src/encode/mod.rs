@@ -55,15 +55,9 @@ pub fn encode_caught(
     let call = std::panic::AssertUnwindSafe(|| encode(signal, table, rows));
     match std::panic::catch_unwind(call) {
         Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".to_string());
-            Err(Error::new(format!(
-                "internal error in the native encoder: {what}"
-            )))
-        }
+        Err(panic) => Err(Error::new(format!(
+            "internal error in the native encoder: {}",
+            crate::panic_message(panic.as_ref())
+        ))),
     }
 }
