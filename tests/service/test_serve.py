@@ -108,6 +108,33 @@ def test_sigterm_while_clients_are_sending_loses_nothing_acknowledged(tmp_path: 
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged spans lost"
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
+def test_sigterm_while_serve_is_still_starting_stops_it_cleanly(tmp_path: Path) -> None:
+    """A SIGTERM that arrives while the listeners are still coming up (an orchestrator that
+    changes its mind, a test that is already satisfied) is a clean stop, not a kill."""
+    import shutil
+    import subprocess
+    import sysconfig
+
+    exe = shutil.which("otlp-arrow", path=sysconfig.get_path("scripts"))
+    assert exe is not None
+    out = tmp_path / "data"
+    proc = subprocess.Popen(
+        [exe, "serve", "--output-dir", str(out), "--grpc-port", "0", "--http-port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    lines = []
+    while "OTLP/gRPC listening" not in (line := proc.stderr.readline()):
+        assert line, "".join(lines)
+        lines.append(line)
+    proc.send_signal(signal.SIGTERM)  # HTTP is not up yet: the service is mid-start
+    _, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    assert "stopped" in errors
+
+
 @pytest.mark.parametrize("where", ["file", "under-a-file"])
 def test_serve_refuses_an_output_dir_it_cannot_write_at_start(tmp_path: Path, where: str) -> None:
     import subprocess

@@ -62,9 +62,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _serve_workers(config)
     from otlp_arrow.service import Service
 
+    stop = stop_event()  # before starting: a SIGTERM while the listeners come up is a clean stop
     service = Service(config).start()
     on_reload(service.reload_tls)  # SIGHUP: re-read the TLS files
-    wait_until_stopped()
+    wait_until_stopped(stop)
     service.stop()
     return 0
 
@@ -95,6 +96,7 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = _config(args, host=args.host)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected a port 0..65535")
+    stop = stop_event()  # before starting, as serve does
     viewer = _viewer(config, args.port)
     viewer.start()
     log = logging.getLogger("otlp_arrow")
@@ -104,7 +106,7 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "%s does not exist (yet): the viewer shows data as soon as something writes there",
             display(config.output_dir),
         )
-    wait_until_stopped()
+    wait_until_stopped(stop)
     viewer.stop()
     return 0
 

@@ -34,9 +34,9 @@ def stop_event() -> threading.Event:
     return stop
 
 
-def wait_until_stopped(stop: threading.Event | None = None) -> None:
-    """Block until Ctrl+C or SIGTERM."""
-    stop = stop or stop_event()
+def wait_until_stopped(stop: threading.Event) -> None:
+    """Block until ``stop`` (from :func:`stop_event`, taken before the service starts, so a
+    signal during start-up is not lost) is set, or Ctrl+C arrives as KeyboardInterrupt."""
     try:
         while not stop.wait(0.5):
             pass
