@@ -111,3 +111,27 @@ def test_shutdown_closes_every_file_with_the_end_of_stream_marker(tmp_path: Path
     library.shutdown()
     files = data_files(tmp_path, "traces")
     assert len(files) >= 2 and all(f.read_bytes().endswith(EOS) for f in files)
+
+
+def test_sealing_at_shutdown_is_not_cut_short_by_the_write_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shutdown timeout bounds writing the buffered rows; the last files are sealed after
+    it, however long sealing takes (a big file can take longer than the timeout)."""
+    import time
+
+    from otlp_arrow.storage import seal
+
+    real = seal.seal_file
+
+    def slow_seal(*args: object, **kwargs: object) -> Path | None:
+        time.sleep(1.0)  # a big, attribute-heavy file
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seal, "seal_file", slow_seal)
+    library = OtlpLibrary(output_dir=tmp_path, write_interval="10ms")
+    library.export_traces(span_batch(100, 1))
+    library.export_logs(sample.logs(10, start_ns=T0))
+    library.shutdown(timeout_millis=500)  # raised "writer did not finish within 0.5 s"
+    assert all_sealed(tmp_path, "traces") and all_sealed(tmp_path, "logs")
+    assert read_table(tmp_path, "traces").num_rows == 100

@@ -224,7 +224,10 @@ class OtlpLibrary:
             return
         self._shut_down = True
         _RUNNING.discard(self)
-        self._pipeline.close(timeout_millis / 1000)
+        try:  # the timeout bounds writing the buffered rows, not sealing the closed files
+            self._pipeline.close(timeout_millis / 1000)
+        finally:
+            self._writer.finish_sealing()
         if self._uploader is not None:  # what it cannot upload in time waits in the spool
             self._uploader.close(timeout_millis / 1000)
         if self._forwarder is not None:  # drains for at most forward_timeout, saves the cursor

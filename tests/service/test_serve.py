@@ -125,7 +125,7 @@ def test_sigterm_while_serve_is_still_starting_stops_it_cleanly(tmp_path: Path) 
         text=True,
     )
     assert proc.stderr is not None
-    lines = []
+    lines: list[str] = []
     while "OTLP/gRPC listening" not in (line := proc.stderr.readline()):
         assert line, "".join(lines)
         lines.append(line)

@@ -168,6 +168,11 @@ class Sealer:
                 self._thread.start()
             self._queue.put(item)
 
+    @property
+    def backlog(self) -> int:
+        """Files (or pending scans) submitted and not started yet."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Seal everything submitted, then stop the thread."""
         with self._lock:

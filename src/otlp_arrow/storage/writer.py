@@ -282,13 +282,20 @@ class Writer:
             self.rows_deleted[signal] = self.rows_deleted.get(signal, 0) + rows
 
     def close(self) -> None:
+        """Close every open file (each goes to the sealer); :meth:`finish_sealing` waits."""
         errors: list[StorageError] = []
         for writer in self.writers.values():
             try:
                 writer.close()
             except StorageError as exc:
                 errors.append(exc)
-        if self.sealer is not None:
-            self.sealer.close()
         if errors:
             raise errors[0]
+
+    def finish_sealing(self) -> None:
+        """Seal what is left, however long it takes: the files are complete on disk, so a
+        process killed meanwhile leaves them for the next start to seal."""
+        if self.sealer is not None:
+            if backlog := self.sealer.backlog:
+                log.info("sealing the last %d closed files before stopping", backlog)
+            self.sealer.close()
