@@ -172,3 +172,60 @@ def test_concurrent_large_uploads_stay_within_the_memory_bound(tmp_path: Path) -
     assert peak - idle < 3 * (inflight + buffer), seen  # the documented bound (measured: 1.9)
     assert refused  # the admission limit did refuse some
     assert read_table(tmp_path, "traces").num_rows == 40 * spans
+
+
+def test_concurrent_attribute_heavy_grpc_uploads_stay_within_the_memory_bound(
+    tmp_path: Path,
+) -> None:
+    mib = 1024**2
+    inflight, buffer, receive = 64 * mib, 64 * mib, 16 * mib
+    server, ports = start_serve(
+        tmp_path,
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "off",
+        env={
+            "OTLP_ARROW_MAX_INFLIGHT_BYTES": str(inflight),
+            "OTLP_ARROW_MAX_BUFFER_BYTES": str(buffer),
+            "OTLP_ARROW_MAX_RECEIVE_BYTES": str(receive),
+            "OTLP_ARROW_ROTATE_BYTES": "32MiB",
+        },
+    )
+    request = sample.traces(8, start_ns=T0)
+    every = [span for r in request.resource_spans for s in r.scope_spans for span in s.spans]
+    for n, span in enumerate(every):  # ~880k small attributes in all, like the attack
+        for i in range(110_000):
+            span.attributes.add(key=f"a{i}", value={"int_value": n + i})
+    body = request.SerializeToString()
+    assert 13 * mib < len(body) < receive
+    try:
+        assert _grpc_ok(ports["gRPC"], sample.traces(1, start_ns=T0).SerializeToString())
+        idle = _peak_rss(server.pid)
+        refusals: list[grpc.StatusCode] = []
+
+        def upload(_: int) -> None:
+            with grpc.insecure_channel(
+                f"127.0.0.1:{ports['gRPC']}",
+                options=[("grpc.max_send_message_length", receive)],
+            ) as channel:
+                while True:
+                    try:
+                        channel.unary_unary(EXPORT)(body, timeout=120)
+                        return
+                    except grpc.RpcError as error:
+                        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+                        refusals.append(error.code())
+                        time.sleep(0.5)  # as an exporter backs off
+
+        with ThreadPoolExecutor(12) as pool:  # 12 x 13.5 MiB: many times the in-flight limit
+            list(pool.map(upload, range(12)))
+        peak = _peak_rss(server.pid)
+    finally:
+        stop_serve(server)
+    seen = f"idle {idle / mib:.0f} MiB, peak {peak / mib:.0f} MiB, {len(refusals)} refusals"
+    # the documented bound for gRPC: grpcio may also hold 16 waiting messages, twice each
+    # (its own buffer and the bytes handed to the handler)
+    assert peak - idle < 3 * (inflight + buffer) + 2 * 16 * receive, seen
+    assert refusals
+    assert read_table(tmp_path, "traces").num_rows == 12 * len(every) + 1

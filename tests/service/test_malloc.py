@@ -1,0 +1,65 @@
+"""``serve``'s malloc tuning (service/malloc.py), observed through glibc's own counters in a
+fresh process: after a large block is freed, the next large one is still mapped on its own
+(glibc's default raises the threshold instead, and serves it from an arena that keeps it)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import ctypes, sys
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+if sys.argv[1] == "tune":
+    from otlp_arrow.service.malloc import tune
+    assert tune()
+libc.free(libc.malloc(4 << 20))  # a 4 MiB block, mapped, then freed
+before = libc.mallinfo2().hblks
+block = libc.malloc(2 << 20)
+print(libc.mallinfo2().hblks - before)  # 1: the 2 MiB block is mapped on its own
+libc.free(block)
+"""
+
+glibc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="glibc's malloc only",
+)
+
+
+def _mapped(mode: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@glibc
+def test_large_blocks_stay_mapped_after_tuning() -> None:
+    assert _mapped("default") == "0"  # glibc raised its threshold to 4 MiB
+    assert _mapped("tune") == "1"
+
+
+@glibc
+def test_the_users_own_malloc_setting_wins() -> None:
+    import os
+
+    assert _mapped("tune", {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(8 << 20)}) == "0"
+
+
+def test_elsewhere_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otlp_arrow.service.malloc import tune
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert tune() is False
