@@ -70,6 +70,19 @@ def test_compaction_merges_small_files_losslessly_and_sorted(tmp_path: Path, nam
     assert not list(merged.parent.glob(".*"))  # no temporary file left
 
 
+@pytest.mark.parametrize("left", [".tmp", ".tmp" + locks.STAGING_SUFFIX])
+def test_a_pass_deletes_what_a_killed_compactor_left(tmp_path: Path, left: str) -> None:
+    """A compactor killed while writing leaves its temporary file, or (killed between creating
+    it and taking its name) the staging file of that temporary file: nobody holds either."""
+    _write(tmp_path, rounds=2)
+    (first, *_) = data_files(tmp_path, "traces", ".parquet")
+    target = compact.merged_path([first])
+    orphan = target.parent / f".{target.name}.4242-0badcafe{left}"
+    orphan.write_bytes(b"PAR1 half a file")
+    compact.compact_signal(tmp_path / "traces", settle_s=None, grace_s=0)
+    assert not orphan.exists()
+
+
 def test_readers_see_each_row_once_between_rename_and_delete(tmp_path: Path) -> None:
     _write(tmp_path)
     rows = read_table(tmp_path, "traces").num_rows
