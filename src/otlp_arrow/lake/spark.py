@@ -28,6 +28,8 @@ def jars(directory: Path = JARS_DIR) -> list[Path]:
 
 #: Iceberg's S3 file IO (in iceberg-aws-bundle), for a warehouse in a bucket.
 S3_FILE_IO = "org.apache.iceberg.aws.s3.S3FileIO"
+#: Iceberg's Hadoop file IO (in the Spark runtime), for a local warehouse.
+HADOOP_FILE_IO = "org.apache.iceberg.hadoop.HadoopFileIO"
 
 #: pyiceberg's property names (``catalog.io_properties``) -> Iceberg Java's.
 _JAVA_S3 = {
@@ -96,4 +98,7 @@ def spark_conf(
     if cat.warehouse_uri(warehouse).startswith("s3://"):
         for key, value in s3_properties(env).items():
             conf[f"{prefix}.{key}"] = value
+    elif sql:  # JdbcCatalog's default, said explicitly: a pyspark JVM keeps the settings of
+        # its first session as defaults for the later ones (an earlier S3FileIO, say)
+        conf[f"{prefix}.io-impl"] = HADOOP_FILE_IO
     return conf
