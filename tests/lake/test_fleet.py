@@ -7,10 +7,12 @@ answers, and every span sent there exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import secrets
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,6 +137,12 @@ def _feed(ports: list[dict[str, int]]) -> dict[bytes, Sent]:
     return sent
 
 
+def _kill(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def fleet(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("fleet")
@@ -151,23 +159,24 @@ def fleet(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> 
         env.setenv("AWS_REGION", "us-east-1")
         env.setenv("XDG_CACHE_HOME", str(root / "cache"))
         serves = []
-        try:
+        with contextlib.ExitStack() as leftovers:  # whatever fails, no serve is left running
             for i in range(2):
-                serves.append(
-                    start_serve(
-                        uri,
-                        "--grpc-port", "0", "--http-port", "0",
-                        env={
-                            "OTLP_ARROW_SPOOL_DIR": str(root / f"spool-{i}"),
-                            "OTLP_ARROW_ICEBERG_CATALOG": catalog,
-                            # several files per serve, committed while the other one commits
-                            "OTLP_ARROW_ROTATE_BYTES": "128KiB",
-                        },
-                    )
+                proc, ports = start_serve(
+                    uri,
+                    "--grpc-port", "0", "--http-port", "0",
+                    env={
+                        "OTLP_ARROW_SPOOL_DIR": str(root / f"spool-{i}"),
+                        "OTLP_ARROW_ICEBERG_CATALOG": catalog,
+                        # several files per serve, committed while the other one commits
+                        "OTLP_ARROW_ROTATE_BYTES": "128KiB",
+                    },
                 )  # fmt: skip
-            sent = _feed([ports for _, ports in serves])
-        finally:
-            logs = [stop_serve(proc) for proc, _ in serves]
+                leftovers.callback(_kill, proc)
+                serves.append((proc, ports))
+            try:
+                sent = _feed([ports for _, ports in serves])
+            finally:
+                logs = [stop_serve(proc) for proc, _ in serves]  # SIGTERM: a clean stop
         for i, log in enumerate(logs):
             assert f"everything received is in {uri} (spool {root / f'spool-{i}'})" in log
             assert SECRET_KEY not in log
