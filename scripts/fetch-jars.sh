@@ -6,9 +6,11 @@ set -eu
 DEST="${JARS_DIR:-jars}"
 REPO="${MAVEN_REPO:-https://repo1.maven.org/maven2}"
 # Iceberg's Spark runtime for the pyspark pinned in pyproject.toml (4.1, Scala 2.13), and the
-# SQLite JDBC driver through which Spark's Iceberg JdbcCatalog reads our SQL catalog
+# SQLite JDBC driver through which Spark's Iceberg JdbcCatalog reads our SQL catalog, and
+# Iceberg's AWS bundle (S3FileIO with the AWS SDK) for a warehouse in a bucket (s3://...)
 JARS="org/apache/iceberg/iceberg-spark-runtime-4.1_2.13/1.12.0/iceberg-spark-runtime-4.1_2.13-1.12.0.jar
-org/xerial/sqlite-jdbc/3.54.1.0/sqlite-jdbc-3.54.1.0.jar"
+org/xerial/sqlite-jdbc/3.54.1.0/sqlite-jdbc-3.54.1.0.jar
+org/apache/iceberg/iceberg-aws-bundle/1.12.0/iceberg-aws-bundle-1.12.0.jar"
 mkdir -p "$DEST"
 for jar in $JARS; do
     name="$(basename "$jar")"

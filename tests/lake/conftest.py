@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from otlp_arrow import OtlpLibrary
+from otlp_arrow.lake import spark as lake_spark
 from otlp_arrow.lake.iceberg import Committer
 from tests import sample
 from tests.helpers import T0
@@ -19,6 +23,43 @@ def write_sealed(out: Path, n: int = 40, seed: int = 1, start_ns: int = T0) -> N
         lib.export_traces(sample.traces(n, start_ns=start_ns, seed=seed))
         lib.export_metrics(sample.metrics(n, time_ns=start_ns, seed=seed))
         lib.export_logs(sample.logs(n, start_ns=start_ns, seed=seed))
+
+
+SPARK_JARS = ("iceberg-spark-runtime", "sqlite-jdbc", "iceberg-aws-bundle")
+
+
+def start_spark(conf: dict[str, str]) -> Any:
+    """A local-mode SparkSession (one core, loopback only, no UI) with every jar of
+    ``lake_spark.jars()`` and the settings ``conf`` (``lake_spark.spark_conf``): skipped where
+    Java or the jars are missing, a failure on CI."""
+    fetched = " ".join(j.name for j in lake_spark.jars())
+    missing = [j for j in SPARK_JARS if j not in fetched]
+    reason = None
+    if shutil.which("java") is None:
+        reason = "Java is not installed (Spark needs it)"
+    elif missing:
+        reason = f"{missing} not in {lake_spark.JARS_DIR} (run scripts/fetch-jars.sh)"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[1]")
+        .appName("otlp-arrow-tests")
+        .config("spark.jars", ",".join(str(j) for j in lake_spark.jars()))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "1")
+    )
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def parquet_files(out: Path, signal: str) -> list[str]:

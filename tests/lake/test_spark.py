@@ -5,8 +5,6 @@ One SparkSession for the module (its start takes most of the time)."""
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import pytest
 from otlp_arrow.lake import spark as lake_spark
 from otlp_arrow.lake.iceberg import Committer
 from otlp_arrow.storage.reader import read_table
-from tests.lake.conftest import write_sealed
+from tests.lake.conftest import start_spark, write_sealed
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,42 +25,15 @@ pytestmark = [
 ]
 
 
-def _missing() -> str | None:
-    if shutil.which("java") is None:
-        return "Java is not installed (Spark needs it)"
-    if len(lake_spark.jars()) < 2:
-        return f"the Spark jars are not in {lake_spark.JARS_DIR} (run scripts/fetch-jars.sh)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    missing = _missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from pyspark.sql import SparkSession
-
     root = tmp_path_factory.mktemp("spark")
     warehouse = root / "data"
     write_sealed(warehouse, n=200, seed=3)
     write_sealed(warehouse, n=100, seed=4)
     catalog = f"sqlite:///{root / 'catalog.db'}"
     Committer(catalog, str(warehouse)).repair()
-    builder = (
-        SparkSession.builder.master("local[1]")
-        .appName("otlp-arrow-tests")
-        .config("spark.jars", ",".join(str(j) for j in lake_spark.jars()))
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "1")
-    )
-    for key, value in lake_spark.spark_conf(catalog, str(warehouse)).items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = start_spark(lake_spark.spark_conf(catalog, str(warehouse)))
     try:
         yield session, warehouse
     finally:
