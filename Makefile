@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench clean native
 
-$(STAMP): pyproject.toml scripts/setup.sh tests/js/package-lock.json tools/js/package-lock.json
+$(STAMP): pyproject.toml scripts/setup.sh scripts/fetch-jars.sh tests/js/package-lock.json tools/js/package-lock.json
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/setup.sh
 	touch $(STAMP)
 
