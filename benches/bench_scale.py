@@ -2,7 +2,7 @@
 service, errors per span name — ``otlp_arrow.connect("s3://…")``, Spark on an Iceberg table of
 the same files, and DuckDB over OTLP JSON Lines of the same spans as the peer.
 
-Workload: the demo shop's spans (``benches/shop_data.py``, 100,403 spans) replicated to
+Workload: the demo shop's spans (``benches/shop_data.py``, ~100,000 spans) replicated to
 ``--spans`` (replica r: the last trace id byte set to r, so traces stay whole and distinct and
 ids stay as random as the shop's — no replica sorts apart from the others).
 
@@ -13,10 +13,12 @@ ids stay as random as the shop's — no replica sorts apart from the others).
    service compacts local outputs only), so the bucket holds what ``serve`` leaves there.
 2. OTLP/JSON Lines of the same spans, one 1,000-span request per line, for the peer.
 3. The three questions through ``connect`` (best of ``--repeat``), the trace lookup taken
-   apart (listing, footers, row groups the statistics keep, reading the trace_id column alone).
+   apart and tried over variants of the same spans (``benches/scale_lookup.py``; the objects
+   compacted by the product's compactor with ``--compacted``).
 4. Spark (local mode) on an Iceberg table (SQLite catalog) over a LOCAL copy of the bucket's
    objects, byte for byte (Spark's S3 reading is not in this branch); best of ``--repeat``.
-5. DuckDB ``read_json`` over the JSON Lines, each question once (minutes per run).
+5. DuckDB ``read_json`` over the JSON Lines, each question once (minutes per run; skipped,
+   with part 2, by ``--no-peer``).
 
 Usage: ``PYTHONPATH=. .venv/bin/python benches/bench_scale.py [--spans N]``.
 """
@@ -32,23 +34,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from benches.bench_storage import ERRORS, P99, PEER_SPANS, REQUEST, jsonl, replicate, rows, timed
+from benches.scale_lookup import BUCKET, diagnose, find, local_copy, lookup_steps, same, say
 from benches.shop_data import cached
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, MotoServer
 
-BUCKET, PREFIX = "bench", "otel"
+PREFIX = "otel"
 BYTE = 15  # the trace id byte that tells replicas apart
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
 
 
 def ingest(base: pa.Table, copies: int, uri: str, spool: Path) -> float:
@@ -94,46 +91,6 @@ def describe_objects(bucket: Any, total: int) -> list[Any]:
     return infos
 
 
-def lookup_steps(store: Any, wanted: bytes) -> None:
-    """Where a trace lookup's time goes: listing, footers, statistics, the id column."""
-    sources = store.sources
-    bucket = sources.bucket
-    started = time.perf_counter()
-    listing = sources.files("traces")
-    listed = time.perf_counter() - started
-    paths = [bucket.path(PurePosixPath(k.path).as_posix()) for k in listing.remote]
-    started = time.perf_counter()
-    footers = []
-    for path in paths:
-        with bucket.filesystem.open_input_file(path) as source:
-            footers.append(pq.ParquetFile(source).metadata)
-    read_footers = time.perf_counter() - started
-    groups = kept = 0
-    hits: list[tuple[str, int]] = []
-    for path, meta in zip(paths, footers, strict=True):
-        index = meta.schema.to_arrow_schema().get_field_index("trace_id")
-        for g in range(meta.num_row_groups):
-            groups += 1
-            st = meta.row_group(g).column(index).statistics
-            if st is None or not st.has_min_max or st.min <= wanted <= st.max:
-                kept += 1
-                hits.append((path, g))
-    started = time.perf_counter()
-    found = []
-    for path in paths:  # what a lookup that reads the id column first would pay
-        with bucket.filesystem.open_input_file(path) as source:
-            ids = pq.ParquetFile(source).read(columns=["trace_id"]).column(0)
-            found.append(pc.sum(pc.equal(ids, pa.scalar(wanted, ids.type))))
-    id_column = time.perf_counter() - started
-    why = " (pyarrow does not read the Bloom filters)" if kept == groups else ""
-    say(
-        f"  lookup, step by step: listing {len(paths)} objects {listed * 1e3:.0f} ms; their "
-        f"footers one by one {read_footers * 1e3:.0f} ms; trace_id min/max statistics keep "
-        f"{kept} of {groups} row groups{why}; the trace_id column alone of every object "
-        f"{id_column * 1e3:.0f} ms ({sum(f.as_py() or 0 for f in found)} matching rows)"
-    )
-
-
 def spark_session(catalog: str, warehouse: Path) -> Any:
     from pyspark.sql import SparkSession
 
@@ -142,48 +99,21 @@ def spark_session(catalog: str, warehouse: Path) -> Any:
     jars = lake_spark.jars()
     if len(jars) < 2:
         raise SystemExit(f"the Spark jars are not in {lake_spark.JARS_DIR}: scripts/fetch-jars.sh")
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("otlp-arrow-bench-scale")
-        .config("spark.jars", ",".join(str(j) for j in jars))
-        .config("spark.driver.memory", "4g")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-    )
-    for key, value in lake_spark.spark_conf(catalog, str(warehouse)).items():
+    conf = {
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.driver.memory": "4g",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.shuffle.partitions": "2",
+    } | lake_spark.spark_conf(catalog, str(warehouse))
+    builder = SparkSession.builder.master("local[2]").appName("otlp-arrow-bench-scale")
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def local_copy(bucket: Any, relative: str, target: Path) -> Path:
-    """The objects under ``relative`` copied byte for byte to ``target``/``relative``."""
-    pafs.copy_files(
-        bucket.path(relative),
-        str(target / relative),
-        source_filesystem=bucket.filesystem,
-        destination_filesystem=pafs.LocalFileSystem(),
-    )
-    return target
-
-
-def sorted_copy(local: Path, bucket: Any, prefix: str) -> None:
-    """Each object of the local copy with its rows sorted by SORT_KEYS (what compaction does;
-    sealing keeps stream order), written with the seal's layout and put at ``prefix`` in the
-    bucket: what a lookup would cost if sealing sorted."""
-    from otlp_arrow.storage import parquet_format as fmt
-
-    for path in sorted(local.rglob("*.parquet")):
-        if "metadata" in path.parts:
-            continue
-        table = fmt.sort_rows(pq.read_table(path), "traces")
-        key = f"{prefix}/{path.relative_to(local).as_posix()}"
-        with bucket.filesystem.open_output_stream(key) as sink:
-            fmt.write_table(sink, table, "traces")
 
 
 def spark_questions(local: Path, work: Path, wanted: bytes) -> dict[str, Callable[[], Any]]:
@@ -191,13 +121,12 @@ def spark_questions(local: Path, work: Path, wanted: bytes) -> dict[str, Callabl
     Committer) and Spark's three questions over it."""
     from otlp_arrow.lake.iceberg import Committer
 
-    warehouse = local
     started = time.perf_counter()
     catalog = f"sqlite:///{work / 'catalog.db'}"
-    committed = Committer(catalog, str(warehouse)).repair()["traces"]
+    committed = Committer(catalog, str(local)).repair()["traces"]
     say(f"spark: {committed} objects committed in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    spark = spark_session(catalog, warehouse)
+    spark = spark_session(catalog, local)
     say(f"spark: session up in {time.perf_counter() - started:.0f} s (not counted)")
     table = "otlp_arrow.otel.traces"
     p99 = P99.format(t=table).replace("quantile_cont", "percentile")
@@ -209,49 +138,6 @@ def spark_questions(local: Path, work: Path, wanted: bytes) -> dict[str, Callabl
         "errors per name": lambda: sorted(tuple(r) for r in spark.sql(errors).collect()),
         "stop": spark.stop,
     }
-
-
-def same(a: list[Any], b: list[Any]) -> bool:
-    """Equal answers (p99s as floats: each engine interpolates in its own arithmetic)."""
-
-    def equal(u: Any, v: Any) -> bool:
-        if isinstance(u, float) or isinstance(v, float):
-            return math.isclose(float(u), float(v), rel_tol=1e-9)
-        return bool(u == v)
-
-    return len(a) == len(b) and all(
-        len(x) == len(y) and all(equal(u, v) for u, v in zip(x, y, strict=True))
-        for x, y in zip(a, b, strict=True)
-    )
-
-
-def diagnose(local: Path, bucket: Any, work: Path, wanted: bytes, answer: Any, n: int) -> None:
-    """The same lookup without S3 (the local copy), by DuckDB's own Parquet reader (which
-    reads the Bloom filters), and over objects sorted by trace id (uploaded to the bucket)."""
-    import duckdb
-
-    import otlp_arrow
-
-    files = f"{local}/traces/*/*/*.parquet"
-    native = f"SELECT span_id FROM read_parquet('{files}') WHERE trace_id = $t"
-    on_disk = otlp_arrow.connect(local)
-    sorted_copy(local, bucket, f"{BUCKET}/sorted")
-    resorted = otlp_arrow.connect(f"s3://{BUCKET}/sorted", spool_dir=work / "no-spool")
-    for label, action in {
-        "connect over the local copy (no S3)": lambda: rows(
-            on_disk.traces(trace_id=wanted).select(["span_id"])
-        ),
-        "DuckDB read_parquet over the local copy (statistics + Bloom filters)": lambda: sorted(
-            duckdb.sql(native, params={"t": wanted}).fetchall()
-        ),
-        "connect over S3, objects sorted by trace id": lambda: rows(
-            resorted.traces(trace_id=wanted).select(["span_id"])
-        ),
-    }.items():
-        took, got = timed(action, n)
-        agree = "same" if same(got, answer) else f"DIFFERENT: {got[:2]} vs {answer[:2]}"
-        say(f"  lookup, {label}: {took * 1e3:.0f} ms ({agree})")
-    lookup_steps(resorted, wanted)
 
 
 def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
@@ -277,20 +163,11 @@ def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
     bucket = open_bucket(uri)
     objects = len(describe_objects(bucket, total))
 
-    jsonl_path = work / "traces.jsonl"
-    started = time.perf_counter()
-    jsonl(base, copies, jsonl_path, BYTE)
-    size = jsonl_path.stat().st_size
-    say(
-        f"OTLP JSON Lines: {size / 2**30:.1f} GiB ({size / total:.0f} B/span) in "
-        f"{time.perf_counter() - started:.0f} s"
-    )
-
     mid = base.column("trace_id")[base.num_rows // 2].as_py()
     wanted = mid[:BYTE] + bytes([copies // 2]) + mid[BYTE + 1 :]
     store = otlp_arrow.connect(uri, spool_dir=spool)
     ours = {
-        "trace lookup": lambda: rows(store.traces(trace_id=wanted).select(["span_id"])),
+        "trace lookup": lambda: find(store, wanted),
         "p99 per service": lambda: rows(store.sql(P99.format(t="traces"))),
         "errors per name": lambda: rows(store.sql(ERRORS.format(t="traces"))),
     }
@@ -301,7 +178,7 @@ def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
         say(f"  {results[label]['connect'][0] * 1e3:.0f} ms")
     lookup_steps(store, wanted)
     local = local_copy(bucket, "traces", work / "warehouse")
-    diagnose(local, bucket, work, wanted, results["trace lookup"]["connect"][1], args.repeat)
+    diagnose(local, bucket, work, wanted, results["trace lookup"]["connect"][1], args)
 
     if not args.no_spark:
         theirs = spark_questions(local, work, wanted)
@@ -311,6 +188,24 @@ def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
             results[label]["spark"] = timed(theirs[label], args.repeat)
             say(f"  {results[label]['spark'][0] * 1e3:.0f} ms")
         theirs["stop"]()
+
+    if not args.no_peer:
+        peer_questions(base, copies, work, wanted, results)
+    report(results, total, objects)
+
+
+def peer_questions(
+    base: pa.Table, copies: int, work: Path, wanted: bytes, results: dict[str, Any]
+) -> None:
+    """The same spans as OTLP JSON Lines, and DuckDB's answers over them (each once)."""
+    import duckdb
+
+    jsonl_path = work / "traces.jsonl"
+    started = time.perf_counter()
+    jsonl(base, copies, jsonl_path, BYTE)
+    size = jsonl_path.stat().st_size
+    took, per_span = time.perf_counter() - started, size / (copies * base.num_rows)
+    say(f"OTLP JSON Lines: {size / 2**30:.1f} GiB ({per_span:.0f} B/span), {took:.0f} s")
 
     peer = duckdb.connect()
     peer.execute(f"CREATE VIEW spans AS SELECT * FROM {PEER_SPANS.format(path=jsonl_path)}")
@@ -325,7 +220,7 @@ def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
         started = time.perf_counter()
         results[label]["peer"] = timed(lambda q=query: sorted(peer.sql(q).fetchall()), 1)
         say(f"  {time.perf_counter() - started:.0f} s")
-    report(results, total, objects)
+    jsonl_path.unlink()
 
 
 def report(results: dict[str, dict[str, tuple[float, Any]]], total: int, objects: int) -> None:
@@ -335,14 +230,10 @@ def report(results: dict[str, dict[str, tuple[float, Any]]], total: int, objects
         f"{'vs connect':>10} {'vs Spark':>9}  answers"
     )
     for label, by in results.items():
-        peer_s, expected = by["peer"]
         mine_s, mine = by["connect"]
+        peer_s, expected = by.get("peer", (math.nan, mine))
         spark_s, spark = by.get("spark", (math.nan, expected))
-        agree = (
-            "same"
-            if same(mine, expected) and same(spark, expected)
-            else (f"DIFFERENT: connect {mine[:2]} spark {spark[:2]} peer {expected[:2]}")
-        )
+        agree = "same" if same(mine, expected) and same(spark, expected) else "DIFFERENT"
         say(
             f"{label:<17} {mine_s * 1e3:>9.0f} {spark_s * 1e3:>9.0f} {peer_s * 1e3:>13.0f} "
             f"{peer_s / mine_s:>9.1f}x {peer_s / spark_s:>8.1f}x  {len(expected)} rows, {agree}"
@@ -357,6 +248,10 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per question (best kept)")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark (part 4)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the JSON Lines (2, 5)")
+    parser.add_argument(
+        "--compacted", action="store_true", help="also the lookup over compacted objects"
+    )
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "otlp-arrow-bench"
     )
