@@ -122,15 +122,16 @@ def sizes(tables: dict[str, pa.Table]) -> None:
             print(f"{signal:<8} {n:>8} {label:<28} {value:>8.1f} {value / peer:>9.2f}x")
 
 
-def replicate(table: pa.Table, copies: int) -> list[pa.Table]:
-    """``copies`` versions of the traces table with the first trace id byte set to the copy."""
+def replicate(table: pa.Table, copies: int, byte: int = 0) -> list[pa.Table]:
+    """``copies`` versions of the traces table with trace id byte ``byte`` (0 or 15) set to
+    the copy's number (0: replicas sort apart; 15: ids stay as random as the shop's)."""
     ids = table.column("trace_id").combine_chunks()
     raw = np.frombuffer(ids.buffers()[1], dtype=np.uint8)[: 16 * len(ids)].reshape(-1, 16)
     index = table.schema.get_field_index("trace_id")
     out = []
     for r in range(copies):
         changed = raw.copy()
-        changed[:, 0] = r
+        changed[:, byte] = r
         array = pa.FixedSizeBinaryArray.from_buffers(
             ids.type, len(ids), [None, pa.py_buffer(changed.tobytes())]
         )
@@ -166,15 +167,17 @@ def candidate_queries(base: pa.Table, spans: int, work: Path) -> None:
         path.unlink()
 
 
-def jsonl(base: pa.Table, copies: int, path: Path) -> None:
+def jsonl(base: pa.Table, copies: int, path: Path, byte: int = 0) -> None:
+    """OTLP JSON Lines of :func:`replicate`'s copies (``byte``: the same), one request a line."""
     lines = [
         encode_request(arrow_to_otlp(base.slice(s, REQUEST), "traces")).replace(b"\n", b"")
         for s in range(0, base.num_rows, REQUEST)
     ]
     text = b"\n".join(lines) + b"\n"
+    pattern = re.compile(rb'"traceId":"([0-9a-f]{%d})[0-9a-f]{2}' % (2 * byte))
     with path.open("wb") as out:
         for r in range(copies):
-            out.write(re.sub(rb'"traceId":"[0-9a-f]{2}', b'"traceId":"%02x' % r, text))
+            out.write(pattern.sub(lambda m, r=r: b'"traceId":"%s%02x' % (m[1], r), text))
 
 
 PEER_SPANS = """(SELECT list_filter(rs.resource.attributes, lambda a: a.key = 'service.name')[1]
