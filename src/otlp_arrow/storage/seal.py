@@ -89,11 +89,17 @@ def _write_parquet(path: Path, sink: object, closed_only: bool) -> int | None:
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
 
-    def flush() -> None:
+    def flush(last: bool = False) -> None:
+        """Write the full row groups of ``pending`` (``last``: all of it); keep the rest, so
+        that every row group but the file's last has exactly ROW_GROUP_ROWS rows."""
         nonlocal pending, pending_rows
-        if writer is not None and pending:
-            writer.write_table(pa.Table.from_batches(pending), row_group_size=ROW_GROUP_ROWS)
-        pending, pending_rows = [], 0
+        if writer is None or not pending:
+            return
+        table = pa.Table.from_batches(pending)
+        cut = table.num_rows if last else table.num_rows - table.num_rows % ROW_GROUP_ROWS
+        writer.write_table(table.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
+        pending = table.slice(cut).to_batches()
+        pending_rows = table.num_rows - cut
 
     try:
         for batch in read_file(path):
@@ -105,7 +111,7 @@ def _write_parquet(path: Path, sink: object, closed_only: bool) -> int | None:
             rows += batch.num_rows
             if pending_rows >= ROW_GROUP_ROWS:
                 flush()
-        flush()
+        flush(last=True)
     finally:
         if writer is not None:
             writer.close()
