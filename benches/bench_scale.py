@@ -223,6 +223,15 @@ def peer_questions(
     jsonl_path.unlink()
 
 
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1e3:.0f}"
+
+
+def _ratio(peer_s: float, engine_s: float) -> str:
+    """The peer's time over the engine's; "-" where either was not measured (--no-...)."""
+    return "-" if math.isnan(peer_s / engine_s) else f"{peer_s / engine_s:.1f}x"
+
+
 def report(results: dict[str, dict[str, tuple[float, Any]]], total: int, objects: int) -> None:
     say(f"\n## {total:,} spans in {objects} objects: ms, ratio = DuckDB over JSON Lines / engine")
     say(
@@ -235,8 +244,9 @@ def report(results: dict[str, dict[str, tuple[float, Any]]], total: int, objects
         spark_s, spark = by.get("spark", (math.nan, expected))
         agree = "same" if same(mine, expected) and same(spark, expected) else "DIFFERENT"
         say(
-            f"{label:<17} {mine_s * 1e3:>9.0f} {spark_s * 1e3:>9.0f} {peer_s * 1e3:>13.0f} "
-            f"{peer_s / mine_s:>9.1f}x {peer_s / spark_s:>8.1f}x  {len(expected)} rows, {agree}"
+            f"{label:<17} {_ms(mine_s):>9} {_ms(spark_s):>9} {_ms(peer_s):>13} "
+            f"{_ratio(peer_s, mine_s):>10} {_ratio(peer_s, spark_s):>9}  "
+            f"{len(expected)} rows, {agree}"
         )
     lookup = results["trace lookup"]["connect"][0]
     verdict = "under" if lookup < 1 else "NOT under"
