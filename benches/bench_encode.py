@@ -19,29 +19,17 @@ Then the ratios native/upb-serialize (target >= 0.5x) and native/python.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
-import pyarrow as pa
-
-from bench_convert import best_rate, workload
-from bench_native import interleaved
+from bench_convert import best_rate
+from bench_native import UNIT, interleaved, standard_run
 from otlp_arrow import arrow_to_otlp, arrow_to_otlp_bytes, otlp_to_arrow
 from otlp_arrow.convert.native import ENCODE_SIGNALS, native_encoder
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests and repeats")
-    args = parser.parse_args()
-    requests, repeat = (10, 5) if args.quick else (40, 15)
-    print(
-        f"python {sys.version.split()[0]}, pyarrow {pa.__version__}; "
-        f"{requests} requests per signal, best of {repeat}"
-    )
-    data = workload(requests)
-    unit = {"traces": "spans", "metrics": "points", "logs": "records"}
+    data, repeat = standard_run(__doc__)
     print(
         f"\n{'signal':<8} {'native /s':>12} {'core /s':>12} {'upb serialize /s':>17} "
         f"{'python /s':>11} {'native/upb':>11} {'core/upb':>9} {'native/python':>14}"
@@ -72,7 +60,7 @@ def main() -> int:
         print(
             f"{signal:<8} {native:>12,.0f} {core:>12,.0f} {upb:>17,.0f} {python:>11,.0f} "
             f"{native / upb:>10.2f}x {core / upb:>8.2f}x {native / python:>13.1f}x"
-            f"   ({unit[signal]})"
+            f"   ({UNIT[signal]})"
         )
     return 0
 

@@ -68,8 +68,14 @@ def threaded_rate(items: int, wire: list[bytes], signal: str, threads: int, repe
     return items * threads / best
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+#: What one row of each signal is, for the printed rates.
+UNIT = {"traces": "spans", "metrics": "points", "logs": "records"}
+
+
+def standard_run(doc: str) -> tuple[dict[str, list[Any]], int]:
+    """The command line and header of the native benches (``--quick``): the workload's
+    requests per signal, and how many rounds to keep the best of."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats")
     args = parser.parse_args()
     requests, repeat = (10, 5) if args.quick else (40, 15)
@@ -77,8 +83,11 @@ def main() -> int:
         f"python {sys.version.split()[0]}, pyarrow {pa.__version__}; "
         f"{requests} requests per signal, best of {repeat}"
     )
-    data = workload(requests)
-    unit = {"traces": "spans", "metrics": "points", "logs": "records"}
+    return workload(requests), repeat
+
+
+def main() -> int:
+    data, repeat = standard_run(__doc__)
     print(
         f"\n{'signal':<8} {'native /s':>12} {'core /s':>12} {'upb parse /s':>13} "
         f"{'python /s':>11} {'native/parse':>13} {'native/python':>14} {'2 threads /s':>13}"
@@ -111,7 +120,7 @@ def main() -> int:
         two = threaded_rate(items, wire, signal, 2, max(1, repeat // 2))
         print(
             f"{signal:<8} {native:>12,.0f} {core:>12,.0f} {parse:>13,.0f} {python:>11,.0f} "
-            f"{native / parse:>12.2f}x {native / python:>13.1f}x {two:>13,.0f}   ({unit[signal]})"
+            f"{native / parse:>12.2f}x {native / python:>13.1f}x {two:>13,.0f}   ({UNIT[signal]})"
         )
     return 0
 
