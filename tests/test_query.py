@@ -184,7 +184,7 @@ def test_a_file_deleted_while_querying_is_asked_again(tmp_path: Path) -> None:
 
 
 def test_one_value_renderer_bytes_as_lowercase_hex() -> None:
-    from otlp_arrow.query import display_any_value, display_bytes, display_value
+    from otlp_arrow.display import display_any_value, display_bytes, display_value
 
     assert display_bytes(b"\xde\xad\xbe\xef") == "deadbeef" and display_bytes(b"") == ""
     empty = dict.fromkeys(ANY_VALUE_FIELDS)

@@ -8,17 +8,15 @@ Everything complete on disk is included, also the batches of files still being w
 Sealed (Parquet) files are scanned as a dataset: filters are pushed down to the row groups
 (time ranges skip whole row groups by their statistics) and only matching rows are kept in
 memory; DuckDB reads them natively in ``sql()``. The few live stream files are read whole.
-:func:`display_value` is the one renderer of stored values for the CLI and the viewer.
+Footers are kept between queries, and a lookup by trace id reads only the row groups whose
+Bloom filter may hold it (``storage/footers.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from otlp_arrow.errors import ConfigError, ConversionError
-from otlp_arrow.schema import ANY_VALUE_FIELDS, SIGNALS, TIMESTAMP, Signal, schema_for
+from otlp_arrow.schema import SIGNALS, TIMESTAMP, Signal, schema_for
+from otlp_arrow.storage.fs import FileInfo
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.reader import follow, read_file
 from otlp_arrow.storage.sources import Sources
@@ -112,13 +111,13 @@ class Store:
         except duckdb.Error as exc:
             raise ConversionError(f"SQL error: {exc}") from exc
 
-    def with_duckdb(self, work: Callable[[Any], T]) -> T:
+    def with_duckdb(self, work: Callable[[Any], T], *, trace_id: bytes | str | None = None) -> T:
         """``work(connection)`` on a fresh :meth:`duckdb` connection, closed afterwards; run
         once more on a new one if a file vanished meanwhile (deleted by retention)."""
         import duckdb
 
         for attempt in (1, 2):
-            con = self.duckdb()
+            con = self.duckdb(trace_id=trace_id)
             try:
                 return work(con)
             except duckdb.IOException:
@@ -129,36 +128,46 @@ class Store:
                 con.close()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def duckdb(self) -> Any:
+    def duckdb(self, *, trace_id: bytes | str | None = None) -> Any:
         """A new DuckDB connection with the views ``traces``, ``metrics`` and ``logs`` over
         what is stored now (close it when done). Sealed files are read by DuckDB's own
-        Parquet reader; the live files' batches are registered as Arrow tables."""
+        Parquet reader, objects in a bucket through pyarrow, the live files' batches as Arrow
+        tables. With ``trace_id`` (questions about that one trace), objects are read only in
+        the row groups whose Bloom filter may hold it: filter by it in every query."""
         import duckdb
 
         con = duckdb.connect()
+        where = None if trace_id is None else ("trace_id", parse_trace_id(trace_id))
         for signal in SIGNALS:
-            sealed, remote, live = self._parts(signal)
+            sealed, remote_files, live = self._parts(signal)
             con.register(f"{signal}_live", pa.Table.from_batches(live, schema_for(signal)))
             parts = [f"SELECT * FROM {signal}_live"]
+            by_id = where if "trace_id" in schema_for(signal).names else None
+            remote = self.sources.sealed_dataset(
+                remote_files, schema_for(signal), remote=True, where=by_id
+            )
             if remote is not None:  # objects: through pyarrow.fs (DuckDB scans the dataset)
                 con.register(f"{signal}_remote", remote)
                 parts.insert(0, f"SELECT * FROM {signal}_remote")
             if sealed:
-                files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sealed)
+                files = ", ".join("'" + str(f.path).replace("'", "''") + "'" for f in sealed)
                 parts.insert(0, f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)")
             con.execute(f"CREATE VIEW {signal} AS " + " UNION ALL BY NAME ".join(parts))
         return con
 
-    def dataset(self, signal: str) -> ds.Dataset:
-        """A ``pyarrow.dataset`` over what is stored now: the sealed files, scanned lazily,
-        and the complete batches of the live ones."""
+    def dataset(self, signal: str, *, trace_id: bytes | str | None = None) -> ds.Dataset:
+        """A ``pyarrow.dataset`` over what is stored now: the sealed files, scanned lazily
+        (their footers kept between calls), and the complete batches of the live ones. With
+        ``trace_id``, of the sealed files only the row groups whose Bloom filter may hold it
+        (a superset of that trace's rows: filter them still)."""
         sealed, remote, live = self._parts(signal)
         schema = schema_for(signal)
+        where = None if trace_id is None else ("trace_id", parse_trace_id(trace_id))
         parts: list[ds.Dataset] = [ds.dataset(live, schema=schema)]
-        if sealed:
-            parts.insert(0, ds.dataset([str(p) for p in sealed], schema=schema, format="parquet"))
-        if remote is not None:
-            parts.insert(0, remote)
+        for files, is_remote in ((sealed, False), (remote, True)):
+            part = self.sources.sealed_dataset(files, schema, remote=is_remote, where=where)
+            if part is not None:
+                parts.insert(0, part)
         return ds.dataset(parts) if len(parts) > 1 else parts[0]
 
     def summary(self, top: int = 5) -> list[SignalSummary]:
@@ -209,14 +218,14 @@ class Store:
     ) -> pa.Table:
         condition = _filter(signal, start, end, service, trace_id)
         try:
-            return self.dataset(signal).to_table(filter=condition)
+            return self.dataset(signal, trace_id=trace_id).to_table(filter=condition)
         except FileNotFoundError:  # pragma: no cover - a spool file uploaded meanwhile: again
-            return self.dataset(signal).to_table(filter=condition)
+            return self.dataset(signal, trace_id=trace_id).to_table(filter=condition)
 
-    def _parts(self, signal: str) -> tuple[list[Path], ds.Dataset | None, list[pa.RecordBatch]]:
-        """The local sealed files, the objects in the bucket (a dataset), and the batches of
-        the live files (cached while their size stays the same)."""
-        sealed: list[Path] = []
+    def _parts(self, signal: str) -> tuple[list[FileInfo], list[FileInfo], list[pa.RecordBatch]]:
+        """The local sealed files, the objects in the bucket, and the batches of the live
+        files (cached while their size stays the same)."""
+        sealed: list[FileInfo] = []
         live: list[pa.RecordBatch] = []
         listing = self.sources.files(signal)
         with self._lock:
@@ -224,7 +233,7 @@ class Store:
             current = {}
             for info in listing.local:
                 if info.path.suffix == SEALED_SUFFIX:
-                    sealed.append(info.path)
+                    sealed.append(info)
                     continue
                 size, batches = cached.get(info.path, (-1, []))
                 if size != info.size:
@@ -232,7 +241,7 @@ class Store:
                 current[info.path] = (info.size, batches)
                 live.extend(batches)
             self._live[signal] = current
-        return sealed, self.sources.remote_dataset(listing.remote, schema_for(signal)), live
+        return sealed, listing.remote, live
 
 
 def connect(output_dir: Path | str, spool_dir: Path | str | None = None) -> Store:
@@ -316,76 +325,3 @@ def to_pandas(table: pa.Table) -> Any:
     except ImportError:
         raise ConfigError("to_pandas() needs pandas: pip install pandas") from None
     return table.to_pandas()
-
-
-# ---- one value renderer for the CLI and the viewer: stored values as JSON-ready Python.
-# Bytes, ids or not, are lowercase hex without prefix, as OTLP/JSON writes ids; an AnyValue is
-# its one set value (arrays and kvlists as lists and objects); a non-finite double its text.
-
-
-def display_bytes(value: bytes | bytearray | memoryview) -> str:
-    """Bytes as display text: lowercase hex, no prefix (an empty value is "")."""
-    return bytes(value).hex()
-
-
-def display_any_value(value: Mapping[str, Any] | None) -> Any:
-    """A stored AnyValue struct (an ``ANY_VALUE`` row) as its one set value."""
-    if value is None:
-        return None
-    for kind in ANY_VALUE_FIELDS:
-        found = value.get(kind)
-        if found is None:
-            continue
-        if kind == "array_value":
-            return [_otlp_json(v) for v in json.loads(found).get("values", [])]
-        if kind == "kvlist_value":
-            return _kvlist(json.loads(found))
-        return display_value(found)
-    return None
-
-
-def display_value(value: Any) -> Any:
-    """Any stored value as read into Python (pyarrow ``to_pylist()``, DuckDB rows): maps as
-    objects, an AnyValue as :func:`display_any_value`, bytes as :func:`display_bytes`."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return display_bytes(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        if value.keys() == _ANY_VALUE_KEYS:
-            return display_any_value(value)
-        return {k: display_value(v) for k, v in value.items()}
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value)
-    ):
-        return {k: display_value(v) for k, v in value}  # a map, as pyarrow gives it
-    if isinstance(value, list | tuple):
-        return [display_value(v) for v in value]
-    return value
-
-
-def _otlp_json(value: Mapping[str, Any] | None) -> Any:
-    """An OTLP/JSON AnyValue object (inside a stored array or kvlist) as its value."""
-    for kind, found in (value or {}).items():
-        if kind == "intValue":
-            return int(found)
-        if kind == "doubleValue":
-            return _NON_FINITE.get(found, found)
-        if kind == "bytesValue":
-            return display_bytes(base64.b64decode(found))
-        if kind == "arrayValue":
-            return [_otlp_json(v) for v in found.get("values", [])]
-        if kind == "kvlistValue":
-            return _kvlist(found)
-        return found
-    return None
-
-
-def _kvlist(otlp: Mapping[str, Any]) -> dict[str, Any]:
-    return {kv.get("key", ""): _otlp_json(kv.get("value")) for kv in otlp.get("values", [])}
-
-
-_ANY_VALUE_KEYS = set(ANY_VALUE_FIELDS)
-_NON_FINITE = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}

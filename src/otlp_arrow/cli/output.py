@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from otlp_arrow.query import display_bytes, display_value
+from otlp_arrow.display import display_bytes, display_value
 from otlp_arrow.schema import map_timestamps
 
 FORMATS = ("table", "csv", "json", "arrow")

@@ -100,7 +100,7 @@ def read_table(output_dir: Path | str, signal: str) -> pa.Table:
         listing = sources.files(signal)
         local = [batch for info in listing.local for batch in read_file(info.path)]
         tables = [pa.Table.from_batches(local, schema=schema_for(signal))]
-        remote = sources.remote_dataset(listing.remote, schema_for(signal))
+        remote = sources.sealed_dataset(listing.remote, schema_for(signal), remote=True)
         return pa.concat_tables(tables if remote is None else [remote.to_table(), *tables])
     return pa.Table.from_batches(list(iter_batches(output_dir, signal)), schema=schema_for(signal))
 

@@ -17,9 +17,11 @@ from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.storage import spool
+from otlp_arrow.storage.footers import FooterCache, ParquetFile, files_of
 from otlp_arrow.storage.fs import FileInfo
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.objects import Bucket, open_bucket, parse_output
@@ -49,6 +51,7 @@ class Sources:
         except ValueError as exc:
             raise ConfigError(f"output_dir={output!r} is not valid: {exc}") from None
         self.output = parsed
+        self.footers = FooterCache()
         self.bucket: Bucket | None = None
         if isinstance(parsed, str):
             self.bucket = open_bucket(parsed)
@@ -79,13 +82,37 @@ class Sources:
         kept.sort(key=lambda f: f.path.name)
         return Listing(kept, remote)
 
-    def remote_dataset(self, keys: list[FileInfo], schema: pa.Schema) -> ds.Dataset | None:
-        """A lazy Parquet dataset over the objects ``keys`` (None when there are none)."""
-        if self.bucket is None or not keys:
-            return None
+    def remote_files(self, keys: list[FileInfo]) -> list[ParquetFile]:
+        """The objects ``keys`` (listed by :meth:`files`) as paths of the bucket's file system."""
+        if self.bucket is None:
+            return []
         bucket = self.bucket
-        paths = [bucket.path(PurePosixPath(k.path).as_posix()) for k in keys]
-        return ds.dataset(paths, schema=schema, format="parquet", filesystem=bucket.filesystem)
+        return files_of(keys, lambda key: bucket.path(PurePosixPath(key).as_posix()))
+
+    def sealed_dataset(
+        self,
+        files: list[FileInfo],
+        schema: pa.Schema,
+        *,
+        remote: bool,
+        where: tuple[str, bytes] | None = None,
+    ) -> ds.Dataset | None:
+        """A lazy Parquet dataset over sealed ``files``: local paths, or (``remote``) keys in
+        the bucket; None when there is nothing to read. Footers come from (and go to) this
+        output's :class:`FooterCache`; ``where=(column, value)`` keeps only the row groups
+        whose Bloom filter may hold ``value``."""
+        if remote:
+            if self.bucket is None or not files:
+                return None
+            filesystem = self.bucket.filesystem
+            parquet = self.remote_files(files)
+        else:
+            filesystem = pafs.LocalFileSystem()
+            parquet = files_of(files)
+        fragments = self.footers.fragments(parquet, filesystem, where)
+        if not fragments:
+            return None
+        return ds.FileSystemDataset(fragments, schema, ds.ParquetFileFormat(), filesystem)
 
 
 def _stem(path: PurePosixPath | Path) -> str:

@@ -109,8 +109,11 @@ def create_app(
     def endpoint(handler: Callable[[Any, Request], Any]) -> Callable[[Request], Any]:
         async def run(request: Request) -> Response:
             def answer() -> Any:
+                # one trace's page: objects read only where their Bloom filters may hold it
+                trace_id = _trace_id(_text(request, "id"), "id") if handler is _trace else None
                 return store.with_duckdb(
-                    lambda con: _bounded(con, query_timeout, memory_limit, handler, request)
+                    lambda con: _bounded(con, query_timeout, memory_limit, handler, request),
+                    trace_id=trace_id,
                 )
 
             try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from otlp_arrow.query import display_any_value, display_bytes
+from otlp_arrow.display import display_any_value, display_bytes
 from otlp_arrow.schema import SIGNALS, Signal
 from otlp_arrow.viewer import charts
 
