@@ -37,6 +37,18 @@ if ! command -v "${CHROMEDRIVER:-chromedriver}" >/dev/null 2>&1 || \
              "installed (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)" >&2
     fi
 fi
+# PostgreSQL's server (Debian package) for the Iceberg tests on a PostgreSQL catalog
+# (tests/lake/postgres.py starts a throwaway cluster on a loopback port)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing postgresql (Debian package) for the PostgreSQL catalog tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "PostgreSQL's server not found: the PostgreSQL catalog tests will be skipped" \
+             "(and fail on CI); Debian/Ubuntu: sudo apt-get install postgresql" >&2
+    fi
+fi
 # Iceberg's Spark runtime (Maven Central) for the Spark tests and examples (docs/scale-out.md)
 sh "$(dirname "$0")/fetch-jars.sh"
 echo "otlp-arrow installed in $VENV"

@@ -3,6 +3,7 @@ they are, once; repair; the schema mapping read back with pyiceberg; retention."
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -184,3 +185,13 @@ def test_catalog_credentials_are_refused() -> None:
         Config.load(iceberg_catalog="postgresql://otel:hunter2@db/otel")
     assert "hunter2" not in str(info.value)
     assert Config.load(iceberg_catalog="postgresql://otel@db/otel").iceberg_catalog
+
+
+def test_a_postgresql_catalog_without_its_driver_says_which_to_install(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otlp_arrow.lake.catalog import open_catalog
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"psycopg\[binary\]"):
+        open_catalog("postgresql://otel@127.0.0.1:1/otel", str(warehouse))

@@ -6,13 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from otlp_arrow.lake.iceberg import Committer
 from otlp_arrow.service import Service
 from tests import sample
 from tests.helpers import T0
 from tests.lake.conftest import parquet_files, write_sealed
+from tests.lake.postgres import postgres, server_binaries
 
 COMMIT_EACH = """
 import sys, time
@@ -38,13 +42,29 @@ def _writer(
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog(request: pytest.FixtureRequest, warehouse: Path) -> Iterator[str]:
+    """A SQL catalog's URI: a SQLite file, or a real PostgreSQL server (Debian's)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{warehouse.parent / 'catalog.db'}"
+        return
+    binaries = server_binaries()
+    if binaries is None:
+        reason = "PostgreSQL's server is not installed (scripts/setup.sh installs it as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with postgres(binaries) as uri:
+        yield uri
+
+
 def test_two_processes_commit_concurrently_nothing_lost_nothing_twice(
-    warehouse: Path, committer: Committer
+    warehouse: Path, catalog: str
 ) -> None:
     for seed in range(1, 7):
         write_sealed(warehouse / f"w{seed}", n=10, seed=seed)
     files = [f for seed in range(1, 7) for f in parquet_files(warehouse / f"w{seed}", "traces")]
-    catalog = f"sqlite:///{warehouse.parent / 'catalog.db'}"
+    committer = Committer(catalog, str(warehouse))
     committer.table("traces")  # created once; the writers race on commits only
     # each commits its own half plus the same shared pair (racing to add the same files)
     a = _writer(catalog, warehouse, files[:2] + files[2:4])
@@ -55,6 +75,7 @@ def test_two_processes_commit_concurrently_nothing_lost_nothing_twice(
     committed = committer.table("traces").inspect.files().column("file_path").to_pylist()
     assert sorted(committed) == sorted(files)  # each once
     assert committer.table("traces").scan().to_arrow().num_rows == 60
+    committer.close()
 
 
 def test_kill_9_between_upload_and_commit_is_repaired_once(

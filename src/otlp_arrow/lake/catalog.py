@@ -61,6 +61,7 @@ def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None)
     kind = "rest" if uri.startswith(("http://", "https://")) else "sql"
     props = {"type": kind, "uri": uri, "warehouse": warehouse, **io_properties(env)}
     if kind == "sql":
+        _check_driver(uri)
         props["init_catalog_tables"] = "true"
         if uri.startswith("sqlite:///"):  # the directory of a new catalog file
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,22 @@ def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None)
         return load_catalog(CATALOG_NAME, **props)
     except Exception as exc:
         raise ConfigError(f"cannot open the Iceberg catalog {redact_url(uri)}: {exc}") from exc
+
+
+def _check_driver(uri: str) -> None:
+    """A ``postgresql://`` URI without a driver takes SQLAlchemy's default, psycopg 3:
+    ConfigError saying so when it is missing (pyiceberg's own hint, its ``sql-postgres``
+    extra, installs psycopg2, which only ``postgresql+psycopg2://`` uses)."""
+    if not uri.startswith("postgresql://"):
+        return
+    try:
+        import psycopg  # noqa: F401 - only whether it is there
+    except ImportError:
+        raise ConfigError(
+            f"the Iceberg catalog {redact_url(uri)} needs PostgreSQL's driver psycopg: "
+            "pip install 'psycopg[binary]' (or name another installed driver, for example "
+            "postgresql+psycopg2://)"
+        ) from None
 
 
 def filesystem(warehouse: str) -> tuple[pafs.FileSystem, str]:

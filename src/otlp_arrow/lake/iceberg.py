@@ -77,6 +77,12 @@ class Committer:
         self._tables: dict[str, Table] = {}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the catalog's database connections (a SQL catalog's pool; nothing else)."""
+        engine = getattr(self.catalog, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
     # -- tables ---------------------------------------------------------------------------
 
     def table(self, signal: Signal) -> Table:

@@ -73,3 +73,4 @@ class Lake:
         self._stop.set()
         self._retention.join()
         self._background.close()
+        self.committer.close()
