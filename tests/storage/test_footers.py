@@ -16,12 +16,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from otlp_arrow import OtlpLibrary, connect
+from otlp_arrow import OtlpLibrary, connect, otlp_to_arrow
 from otlp_arrow.storage import footers, parquet_format
 from otlp_arrow.storage.footers import FooterCache, ParquetFile, bitset
 from otlp_arrow.storage.objects import open_bucket
 from otlp_arrow.viewer import Viewer
-from tests.helpers import all_sealed, data_files, span_batch
+from tests import sample
+from tests.helpers import T0, all_sealed, data_files, span_batch
 
 GROUPS, ROWS = 6, 500
 
@@ -163,15 +164,27 @@ def test_over_s3_connect_and_the_viewer_read_only_what_may_hold_the_trace(
     assert store.traces(trace_id=trace_id).to_pylist() == wanted.to_pylist()
     assert store.dataset("traces", trace_id=trace_id).to_table().num_rows <= 2 * ROWS  # of 12
     assert store.dataset("traces").count_rows() == 2 * GROUPS * ROWS
+    logs = otlp_to_arrow(sample.logs(3 * ROWS, start_ns=T0, seed=5))
+    ids = [trace_id] * 3 + [os.urandom(16) for _ in range(len(logs) - 3)]  # 3 of this trace
+    column = logs.schema.get_field_index("trace_id")
+    logs = logs.set_column(column, "trace_id", pa.array(ids, logs.schema.field(column).type))
+    with parquet_format.open_writer(tmp_path / "logs.parquet", logs.schema, "logs", rows=ROWS) as w:
+        w.write_table(logs, row_group_size=ROWS)
+    bucket.upload(tmp_path / "logs.parquet", "logs/date=2026-12-01/hour=10/0.parquet")
     viewer = Viewer(s3.uri, port=0, spool_dir=tmp_path / "spool")
     viewer.start()
     try:
-        url = f"{viewer.url.rstrip('/')}/api/trace?id={trace_id.hex()}"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            answer = json.loads(response.read())
+        base = viewer.url.rstrip("/")
+        with urllib.request.urlopen(f"{base}/api/trace?id={trace_id.hex()}", timeout=10) as got:
+            answer = json.loads(got.read())
+        with urllib.request.urlopen(
+            f"{base}/api/logs?trace_id={trace_id.hex()}", timeout=10
+        ) as got:
+            its_logs = json.loads(got.read())
     finally:
         viewer.stop()
     assert [s["span_id"] for s in answer["spans"]] == [wanted.column("span_id")[0].as_py().hex()]
+    assert len(answer["logs"]) == 3 and its_logs["total"] == 3
 
 
 def test_a_tail_shorter_than_the_footer_or_the_filters_is_read_further(

@@ -109,8 +109,10 @@ def create_app(
     def endpoint(handler: Callable[[Any, Request], Any]) -> Callable[[Request], Any]:
         async def run(request: Request) -> Response:
             def answer() -> Any:
-                # one trace's page: objects read only where their Bloom filters may hold it
-                trace_id = _trace_id(_text(request, "id"), "id") if handler is _trace else None
+                # questions about one trace: objects read only where their Bloom filters
+                # may hold it (the handler filters by that trace id in every query)
+                name = _BY_TRACE.get(handler)
+                trace_id = None if name is None else _trace_id(_text(request, name), name)
                 return store.with_duckdb(
                     lambda con: _bounded(con, query_timeout, memory_limit, handler, request),
                     trace_id=trace_id,
@@ -282,6 +284,9 @@ def _logs(con: Any, request: Request) -> Any:
         offset=offset,
     )
 
+
+#: The handlers whose every query is about the trace named by this query parameter.
+_BY_TRACE: dict[Callable[[Any, Request], Any], str] = {_trace: "id", _logs: "trace_id"}
 
 _API: dict[str, Callable[[Any, Request], Any]] = {
     "status": _status,
