@@ -29,9 +29,10 @@ test: native
 	$(BIN)/ruff format --check src tests benches
 	$(BIN)/mypy
 	tools/js/node_modules/.bin/biome ci --error-on-warnings --config-path tools/js src/otlp_arrow/viewer/static/*.js
-	$(BIN)/pytest
+	# two test processes (pytest-xdist): the suite waits on servers and subprocesses a lot
+	$(BIN)/pytest -n 2
 	# the conversion and receiver tests once more on the Python fallback (the specification)
-	OTLP_ARROW_NATIVE=0 $(BIN)/pytest -q -p no:cacheprovider --no-cov tests/convert tests/receivers \
+	OTLP_ARROW_NATIVE=0 $(BIN)/pytest -n 2 -q -p no:cacheprovider --no-cov tests/convert tests/receivers \
 		--ignore=tests/convert/test_native.py
 
 bench: native
