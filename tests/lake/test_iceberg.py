@@ -14,10 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from otlp_arrow import ConfigError, StorageError
+from otlp_arrow.cli import main
 from otlp_arrow.lake import retention
 from otlp_arrow.lake.iceberg import Committer
 from otlp_arrow.lake.schema import iceberg_schema, to_arrow
 from otlp_arrow.schema import SIGNALS
+from otlp_arrow.storage import compact
 from otlp_arrow.storage.reader import read_table
 from otlp_arrow.storage.retention import RetentionPolicy
 from tests.helpers import T0
@@ -195,3 +197,25 @@ def test_a_postgresql_catalog_without_its_driver_says_which_to_install(
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"psycopg\[binary\]"):
         open_catalog("postgresql://otel@127.0.0.1:1/otel", str(warehouse))
+
+
+def test_compaction_leaves_the_files_of_an_iceberg_table_alone(
+    warehouse: Path, committer: Committer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Merging a table's files outside the table would delete files its snapshots name: the
+    table's files are compacted by its engine (docs/storage.md), not by ``compact``."""
+    for seed in (1, 2, 3):  # three small files of this hour, each committed
+        write_sealed(warehouse, n=10, seed=seed)
+    files = parquet_files(warehouse, "traces")
+    assert len(files) == 3
+    committer.commit("traces", files)
+    for _ in range(2):  # the second pass would delete merged inputs (no grace)
+        stats = compact.compact_signal(warehouse / "traces", settle_s=None, grace_s=0)
+        assert stats.files_merged == 0
+    assert main(["compact", "--output-dir", str(warehouse), "--all", "--signal", "traces"]) == 0
+    assert "traces: an Iceberg table, left to its engine" in capsys.readouterr().out
+    assert parquet_files(warehouse, "traces") == files
+    assert committer.table("traces").scan().to_arrow().num_rows == 30
+    logs = parquet_files(warehouse, "logs")  # not a table here: compacted as before
+    assert compact.compact_signal(warehouse / "logs", settle_s=None, grace_s=0).files_merged
+    assert len(parquet_files(warehouse, "logs")) < len(logs)

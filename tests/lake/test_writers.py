@@ -102,6 +102,7 @@ def test_the_service_commits_what_it_seals(tmp_path: Path) -> None:
     catalog = f"sqlite:///{tmp_path / 'catalog.db'}"
     settings = {"grpc_port": None, "http_port": None, "write_interval": "10ms"}
     with Service(output_dir=out, iceberg_catalog=catalog, **settings) as service:
+        assert service.compactor is None  # the tables' files are not merged behind them
         service.library.export_traces(sample.traces(30, start_ns=T0))
         service.library.export_logs(sample.logs(20, start_ns=T0))
     committer = Committer(catalog, str(out))

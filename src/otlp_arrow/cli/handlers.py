@@ -219,6 +219,9 @@ def compact(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "(its objects are not rewritten)"
         )
     for signal in args.signal or SIGNALS:
+        if compaction.is_iceberg_table(config.local_dir / signal):
+            print(f"{signal}: an Iceberg table, left to its engine (its snapshots name files)")
+            continue
         done = compaction.compact_signal(
             config.local_dir / signal, settle_s=None if args.all else 0.0, grace_s=grace
         )

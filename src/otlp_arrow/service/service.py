@@ -63,14 +63,15 @@ class Service:
             raise
         self.config = config
         # sealed files of ended hours merged into sorted, sized ones (only forwarded ones);
-        # local output only: objects in a bucket are not rewritten
+        # local output only: objects in a bucket are not rewritten, nor are the files of
+        # Iceberg tables (their snapshots name them; the table's engine compacts them)
         self.compactor = (
             compact.Compactor(
                 config.local_dir,
                 compact.INTERVAL_S,
                 guard=self.library._forwarder,  # the same guard as retention
             )
-            if config.seal == "parquet" and config.remote is None
+            if config.seal == "parquet" and config.remote is None and self.lake is None
             else None
         )
         self.grpc_port: int | None = None

@@ -123,6 +123,13 @@ def compact_signal(
     signal = as_signal(signal_dir.name)
     now = time.time() if now is None else now
     stats = CompactStats()
+    if is_iceberg_table(signal_dir):
+        log.info(
+            "%s holds an Apache Iceberg table: its files are compacted by the table's engine "
+            "(e.g. Spark's rewrite_data_files), not here",
+            signal_dir,
+        )
+        return stats
     files = fs.list_files(signal_dir, SEALED_SUFFIX)
     by_dir: dict[Path, list[FileInfo]] = {}
     for info in files:
@@ -133,6 +140,13 @@ def compact_signal(
             _compact_dir(signal, directory, signal_dir, guard, grace_s, stats)
     _clean_temporaries(signal_dir)
     return stats
+
+
+def is_iceberg_table(signal_dir: Path) -> bool:
+    """True if ``signal_dir`` is the location of an Iceberg table (``iceberg_catalog``): its
+    ``metadata/`` beside the partitions. Merging its files here would delete files that the
+    table's snapshots name."""
+    return (signal_dir / "metadata").is_dir()
 
 
 def compact_all(output_dir: Path, **options: object) -> dict[str, CompactStats]:
