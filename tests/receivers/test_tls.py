@@ -191,6 +191,34 @@ def test_certificate_rotation_without_restart_keeps_open_connections(
         assert service.reload_tls()  # what SIGHUP does
 
 
+def test_handshakes_during_reloads_never_fail(tmp_path: Path, pki: Pki) -> None:
+    """A reload swaps in a whole new certificate and key for the next handshakes: a handshake
+    that races it gets the old pair or the new one, never a mix (which fails it)."""
+    live = (tmp_path / "cert.pem", tmp_path / "key.pem")
+    pairs = (pki.server, pki.other_server)
+    for source, target in zip(pki.server, live, strict=True):
+        shutil.copyfile(source, target)
+    with _service(tmp_path / "data", live) as service:
+        stop, reloads = threading.Event(), [0]
+
+        def reload_again_and_again() -> None:
+            while not stop.is_set():
+                for source, target in zip(pairs[reloads[0] % 2], live, strict=True):
+                    shutil.copyfile(source, target)
+                assert service.reload_tls()
+                reloads[0] += 1
+
+        reloader = threading.Thread(target=reload_again_and_again)
+        reloader.start()
+        try:
+            served = {_served_certificate(service.http_port) for _ in range(300)}
+        finally:
+            stop.set()
+            reloader.join()
+    assert reloads[0] > 50
+    assert served == {p[0].read_text() for p in pairs}  # both, and nothing else
+
+
 def test_broken_files_keep_the_previous_certificate(tmp_path: Path, pki: Pki) -> None:
     live = (tmp_path / "cert.pem", tmp_path / "key.pem")
     for source, target in zip(pki.server, live, strict=True):

@@ -4,11 +4,13 @@ client certificates required and verified), re-read without a restart.
 :class:`ServerTls` holds the files' current contents and a generation number. ``reload()``
 (on SIGHUP, or when the watcher sees a file change) re-reads them; a pair that does not load
 (a half-written file) is logged and the previous one kept. The HTTP listeners share one
-``ssl.SSLContext`` whose chain is replaced in place (new handshakes get the new certificate;
-open connections are not touched); gRPC asks :meth:`grpc_fetcher` at every handshake and gets
-a new configuration when the generation changed. A new client CA is added to the HTTP
-context's trust store (OpenSSL cannot remove one from a live context): to withdraw trust in a
-client CA, restart.
+``ssl.SSLContext``; a reload builds a whole new context and every later handshake switches to
+it in the context's SNI callback (called for every ClientHello, with or without a server
+name), so a handshake gets the old pair or the new one, never a half-replaced chain; open
+connections are not touched. gRPC asks :meth:`grpc_credentials`' fetcher at every handshake
+and gets a new configuration when the generation changed. A new client CA is also added to
+the listeners' first context's trust store (OpenSSL cannot remove one from a live context):
+to withdraw trust in a client CA, restart.
 """
 
 from __future__ import annotations
@@ -32,14 +34,12 @@ class ServerTls:
         self.generation = 0
         self._lock = threading.Lock()
         self._stamps = self._stat()
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            self._load(self.context)
+            self.context = self._new_context()  # what the listeners are given
         except (OSError, ssl.SSLError, ValueError) as exc:
             raise ConfigError(f"TLS: cannot load {self._names()}: {_reason(exc)}") from None
-        if client_ca_file is not None:
-            self.context.verify_mode = ssl.CERT_REQUIRED
+        self._current = self.context  # what the next handshake uses (replaced by reload)
+        self.context.sni_callback = self._select
         self._pem = self._read()
 
     @property
@@ -50,10 +50,20 @@ class ServerTls:
         files = [self.cert_file, self.key_file, self.client_ca_file]
         return ", ".join(str(f) for f in files if f is not None)
 
-    def _load(self, context: ssl.SSLContext) -> None:
+    def _new_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert_file, self.key_file)
         if self.client_ca_file is not None:
             context.load_verify_locations(cafile=self.client_ca_file)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    def _select(self, connection: Any, server_name: str | None, context: Any) -> None:
+        """The SNI callback: the handshake continues with the newest context."""
+        current = self._current
+        if current is not context:
+            connection.context = current
 
     def _read(self) -> tuple[bytes, bytes, bytes | None]:
         ca = self.client_ca_file.read_bytes() if self.client_ca_file is not None else None
@@ -80,13 +90,14 @@ class ServerTls:
         with self._lock:
             self._stamps = self._stat()
             try:
-                probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                self._load(probe)  # check first: a failed load would leave the context empty
+                fresh = self._new_context()
                 pem = self._read()
-                self._load(self.context)
+                if self.client_ca_file is not None:  # trusted by the first context too
+                    self.context.load_verify_locations(cafile=self.client_ca_file)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 log.warning("TLS: kept the previous certificate: %s", _reason(exc))
                 return False
+            self._current = fresh  # one reference swap: the next handshakes take it whole
             self._pem = pem
             self.generation += 1
         log.info("TLS: certificate re-read from %s", self.cert_file)
