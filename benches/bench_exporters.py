@@ -153,6 +153,23 @@ def allocations(action: Callable[[], Any], repeat: int = 5) -> tuple[float, floa
     return sum(totals) / repeat, sum(peaks) / repeat
 
 
+def native_walk(spans: list[Any], export: Callable[[Any], Any], repeat: int) -> None:
+    """Issue #11, point 4: what reading the SDK spans from Rust costs before building anything
+    (``_native.sdk_span_walk`` reads every field the Python collector reads), against our
+    ``export()`` of the same batch: the floor of a native SDK reader."""
+    try:
+        from otlp_arrow import _native
+    except ImportError:
+        print("\n(native core not built: no native SDK walk)")
+        return
+    walk = _native.sdk_span_walk
+    ours, floor = paired_rates(len(spans), lambda: export(spans), lambda: walk(spans), repeat)
+    print(
+        f"\nreading the SDK spans from Rust, building nothing: {floor:,.0f} spans/s, "
+        f"{floor / ours:.2f}x our export() ({1e6 / floor:.1f} vs {1e6 / ours:.1f} us/span)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -201,6 +218,7 @@ def main() -> int:
             ours, theirs = paired_rates(items, lambda e=export, b=batch: e(b), official, repeat)
             print(f"{signal:<8} {ours:>16,.0f} {theirs:>20,.0f} {ours / theirs:>6.2f}x")
         library.flush()
+        native_walk(spans, library.span_exporter().export, repeat)
 
         print("\nexport_metrics_ref vs export_metrics (same MetricsData)")
         for name, call in (

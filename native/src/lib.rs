@@ -25,6 +25,8 @@ pub mod wire;
 mod python;
 #[cfg(feature = "python")]
 mod python_encode;
+#[cfg(feature = "python")]
+mod sdk_probe;
 
 use arrow_data::ArrayData;
 

@@ -96,6 +96,7 @@ fn decode_json(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::sdk_probe::sdk_span_walk, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
     m.add_class::<Encoder>()?;
