@@ -62,8 +62,20 @@ impl Seen {
         self.value(value)
     }
 
-    /// One attribute value, typed as `convert/_values.py` types it (bool before int).
+    /// One attribute value: a scalar, or a tuple of scalars (what the SDK stores; deeper
+    /// nesting is not read, so no input can recurse without bound).
     fn value(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(items) = value.cast::<PyTuple>() {
+            for item in items.iter() {
+                self.scalar(&item)?;
+            }
+            return Ok(());
+        }
+        self.scalar(value)
+    }
+
+    /// A scalar attribute value, typed as `convert/_values.py` types it (bool before int).
+    fn scalar(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if value.is_instance_of::<PyBool>() {
             self.add(u64::from(value.extract::<bool>()?));
         } else if value.is_instance_of::<PyInt>() {
@@ -72,10 +84,6 @@ impl Seen {
             self.add(value.extract::<f64>()?.to_bits());
         } else if value.is_instance_of::<PyString>() {
             self.text(value)?;
-        } else if let Ok(items) = value.cast::<PyTuple>() {
-            for item in items.iter() {
-                self.value(&item)?;
-            }
         }
         Ok(())
     }
