@@ -161,6 +161,25 @@ def test_mutual_tls_requires_a_client_certificate_of_the_ca(tmp_path: Path, pki:
         assert read_table(tmp_path, "traces").num_rows == 2 * len(spans)
 
 
+def test_a_reloaded_client_ca_replaces_the_old_one_on_every_listener(
+    tmp_path: Path, pki: Pki
+) -> None:
+    trusted = tmp_path / "client-ca.pem"
+    shutil.copyfile(pki.ca, trusted)
+    with _service(tmp_path / "data", pki.server, client_ca=trusted) as service:
+        assert _https(service, _context(pki.ca, pki.client)) == 200
+        assert _grpc(service, pki.ca, pki.client)
+        fresh = trusted.with_suffix(".new")
+        shutil.copyfile(pki.other_ca, fresh)  # trust the other CA's clients instead
+        fresh.replace(trusted)
+        assert service.reload_tls()
+        assert _https(service, _context(pki.ca, pki.stranger)) == 200
+        assert _grpc(service, pki.ca, pki.stranger)
+        with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):
+            _https(service, _context(pki.ca, pki.client))  # its CA withdrawn
+        assert not _grpc(service, pki.ca, pki.client)
+
+
 def _served_certificate(port: int | None) -> str:
     return ssl.get_server_certificate(("127.0.0.1", port or 0), timeout=10)
 

@@ -7,10 +7,10 @@ client certificates required and verified), re-read without a restart.
 ``ssl.SSLContext``; a reload builds a whole new context and every later handshake switches to
 it in the context's SNI callback (called for every ClientHello, with or without a server
 name), so a handshake gets the old pair or the new one, never a half-replaced chain; open
-connections are not touched. gRPC asks :meth:`grpc_credentials`' fetcher at every handshake
-and gets a new configuration when the generation changed. A new client CA is also added to
-the listeners' first context's trust store (OpenSSL cannot remove one from a live context):
-to withdraw trust in a client CA, restart.
+connections are not touched. The new context carries the client CA file as it is now, and
+OpenSSL verifies a client against the context the handshake switched to, so a CA taken out
+of the file is no longer trusted for new connections. gRPC asks :meth:`grpc_credentials`'
+fetcher at every handshake and gets a new configuration when the generation changed.
 """
 
 from __future__ import annotations
@@ -92,8 +92,6 @@ class ServerTls:
             try:
                 fresh = self._new_context()
                 pem = self._read()
-                if self.client_ca_file is not None:  # trusted by the first context too
-                    self.context.load_verify_locations(cafile=self.client_ca_file)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 log.warning("TLS: kept the previous certificate: %s", _reason(exc))
                 return False
