@@ -8,8 +8,9 @@ pyarrow fragments with their metadata loaded, so scanning one reads no footer ag
 
 pyarrow writes a Bloom filter on ``trace_id`` (``parquet_format.BLOOM_COLUMNS``) but does not
 read them: random ids defeat min/max statistics, so without the filters a trace lookup decodes
-every row group. :meth:`FooterCache.fragments` reads a file's filters of one column with one
-ranged read (pyarrow writes them together), keeps them, and keeps only the row groups whose
+every row group. For a lookup, :meth:`FooterCache.fragments` reads a file's tail once
+(footer, page indexes and Bloom filters are written last, together; a filter outside it is
+read with one more ranged read), keeps footer and filters, and keeps only the row groups whose
 filter may hold the value (Parquet's split-block Bloom filter over XXH64; format spec,
 BloomFilter.md). A file without filters, or with one this code does not understand, keeps
 every row group: pruning can only skip reading, never change an answer.
@@ -94,7 +95,7 @@ class FooterCache:
         def one(file: ParquetFile) -> ds.ParquetFileFragment | None:
             entry = self._entry(file, filesystem, column)
             chosen = None
-            if column is not None and digest is not None:
+            if column is not None and digest is not None:  # (both set, or neither)
                 chosen = self._groups(entry, file, filesystem, column, digest)
                 if chosen == []:
                     return None  # nothing of this file is read
