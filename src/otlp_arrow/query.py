@@ -137,14 +137,12 @@ class Store:
         import duckdb
 
         con = duckdb.connect()
-        where = None if trace_id is None else ("trace_id", parse_trace_id(trace_id))
         for signal in SIGNALS:
             sealed, remote_files, live = self._parts(signal)
             con.register(f"{signal}_live", pa.Table.from_batches(live, schema_for(signal)))
             parts = [f"SELECT * FROM {signal}_live"]
-            by_id = where if "trace_id" in schema_for(signal).names else None
             remote = self.sources.sealed_dataset(
-                remote_files, schema_for(signal), remote=True, where=by_id
+                remote_files, schema_for(signal), remote=True, where=_of_trace(signal, trace_id)
             )
             if remote is not None:  # objects: through pyarrow.fs (DuckDB scans the dataset)
                 con.register(f"{signal}_remote", remote)
@@ -161,8 +159,7 @@ class Store:
         ``trace_id``, of the sealed files only the row groups whose Bloom filter may hold it
         (a superset of that trace's rows: filter them still)."""
         sealed, remote, live = self._parts(signal)
-        schema = schema_for(signal)
-        where = None if trace_id is None else ("trace_id", parse_trace_id(trace_id))
+        schema, where = schema_for(signal), _of_trace(signal, trace_id)
         parts: list[ds.Dataset] = [ds.dataset(live, schema=schema)]
         for files, is_remote in ((sealed, False), (remote, True)):
             part = self.sources.sealed_dataset(files, schema, remote=is_remote, where=where)
@@ -249,6 +246,14 @@ def connect(output_dir: Path | str, spool_dir: Path | str | None = None) -> Stor
     directory, or ``s3://bucket/prefix`` together with the spool on this machine
     (``spool_dir``, by default the writer's default one)."""
     return Store(output_dir, spool_dir)
+
+
+def _of_trace(signal: str, trace_id: bytes | str | None) -> tuple[str, bytes] | None:
+    """The row-group pruning of a lookup by ``trace_id`` (None: none, or the signal has no
+    trace ids), for ``Sources.sealed_dataset``."""
+    if trace_id is None or "trace_id" not in schema_for(signal).names:
+        return None
+    return ("trace_id", parse_trace_id(trace_id))
 
 
 def time_filter(signal: str, start: datetime | None, end: datetime | None) -> pc.Expression | None:
