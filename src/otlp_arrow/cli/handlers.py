@@ -208,23 +208,31 @@ def stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def compact(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Compact the sealed files once (``storage.compact``) and say what was done."""
     from otlp_arrow.storage import compact as compaction
+    from otlp_arrow.storage import compact_remote
+    from otlp_arrow.storage.objects import open_bucket
 
     grace = compaction.GRACE_S if args.grace is None else args.grace
     if grace < 0:
         parser.error("--grace must not be negative")
     config = _config(args)
-    if config.remote is not None:
-        raise ConfigError(
-            f"compact works on a local output_dir; {config.remote} is object storage "
-            "(its objects are not rewritten)"
-        )
+    settle = None if args.all else 0.0
+    bucket = None if config.remote is None else open_bucket(config.remote)
     for signal in args.signal or SIGNALS:
-        if compaction.is_iceberg_table(config.local_dir / signal):
+        if (
+            compact_remote.is_iceberg_table(bucket, signal)
+            if bucket is not None
+            else compaction.is_iceberg_table(config.local_dir / signal)
+        ):
             print(f"{signal}: an Iceberg table, left to its engine (its snapshots name files)")
             continue
-        done = compaction.compact_signal(
-            config.local_dir / signal, settle_s=None if args.all else 0.0, grace_s=grace
-        )
+        if bucket is not None:
+            done: compaction.CompactStats = compact_remote.compact_signal(
+                bucket, signal, config.local_dir / ".compact", settle_s=settle, grace_s=grace
+            )
+        else:
+            done = compaction.compact_signal(
+                config.local_dir / signal, settle_s=settle, grace_s=grace
+            )
         print(
             f"{signal}: {done.files_merged} files ({done.rows:,} rows) merged into "
             f"{done.files_written}; {done.inputs_deleted} input files deleted"

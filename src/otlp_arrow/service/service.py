@@ -29,6 +29,7 @@ from otlp_arrow.storage.upload import FinalHook
 
 if TYPE_CHECKING:
     from otlp_arrow.lake.runner import Lake
+    from otlp_arrow.storage.retention import Guard
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +63,12 @@ class Service:
                 self.lake.close()
             raise
         self.config = config
-        # sealed files of ended hours merged into sorted, sized ones (only forwarded ones);
-        # local output only: objects in a bucket are not rewritten, nor are the files of
-        # Iceberg tables (their snapshots name them; the table's engine compacts them)
+        # sealed files of ended hours merged into sorted, sized ones (only forwarded ones),
+        # on disk or in the bucket; not the files of Iceberg tables (their snapshots name
+        # them; the table's engine compacts them)
         self.compactor = (
-            compact.Compactor(
-                config.local_dir,
-                compact.INTERVAL_S,
-                guard=self.library._forwarder,  # the same guard as retention
-            )
-            if config.seal == "parquet" and config.remote is None and self.lake is None
+            _compactor(config, self.library._forwarder)  # the same guard as retention
+            if config.seal == "parquet" and self.lake is None
             else None
         )
         self.grpc_port: int | None = None
@@ -256,6 +253,16 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _compactor(config: Config, guard: Guard | None) -> compact.Compactor:
+    if config.remote is None:
+        return compact.Compactor(config.local_dir, compact.INTERVAL_S, guard=guard)
+    from otlp_arrow.storage.compact_remote import BucketCompactor
+    from otlp_arrow.storage.objects import open_bucket
+
+    scratch = config.local_dir / ".compact"  # the merged file before its upload
+    return BucketCompactor(open_bucket(config.remote), scratch, compact.INTERVAL_S, guard)
 
 
 def _lake(config: Config) -> Lake | None:

@@ -79,16 +79,21 @@ def inputs_of(path: Path) -> frozenset[str]:
     except FileNotFoundError:
         return frozenset()
     key = (path, stat.st_size, stat.st_mtime_ns)
-    with _cache_lock:
-        if key in _inputs_cache:
-            return _inputs_cache[key]
+    if (known := known_inputs(key)) is not None:
+        return known
     try:
-        metadata = pq.read_metadata(path).metadata or {}
+        metadata = pq.read_metadata(path).metadata
     except FileNotFoundError:
         return frozenset()
     except (OSError, pa.ArrowException) as exc:
         raise StorageError(f"cannot read the footer of {path}: {exc}", path) from exc
-    names = frozenset(json.loads(metadata.get(INPUTS_KEY, b"[]")))
+    return remember_inputs(key, metadata)
+
+
+def remember_inputs(key: tuple[object, ...], metadata: dict[bytes, bytes] | None) -> frozenset[str]:
+    """The input names a merged file's footer ``metadata`` gives, kept under ``key`` (the
+    file's path, size and time: a file is never rewritten) for :func:`known_inputs`."""
+    names = frozenset(json.loads((metadata or {}).get(INPUTS_KEY, b"[]")))
     with _cache_lock:
         if len(_inputs_cache) > 4096:
             _inputs_cache.clear()
@@ -96,7 +101,13 @@ def inputs_of(path: Path) -> frozenset[str]:
     return names
 
 
-_inputs_cache: dict[tuple[Path, int, int], frozenset[str]] = {}
+def known_inputs(key: tuple[object, ...]) -> frozenset[str] | None:
+    """What :func:`remember_inputs` kept under ``key``; None if nothing."""
+    with _cache_lock:
+        return _inputs_cache.get(key)
+
+
+_inputs_cache: dict[tuple[object, ...], frozenset[str]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -136,7 +147,7 @@ def compact_signal(
         by_dir.setdefault(info.path.parent, []).append(info)
     for directory, infos in by_dir.items():
         _delete_inputs(infos, now, grace_s, signal_dir, stats)
-        if settle_s is None or _settled(directory, now, settle_s):
+        if settle_s is None or settled(directory, now, settle_s):
             _compact_dir(signal, directory, signal_dir, guard, grace_s, stats)
     _clean_temporaries(signal_dir)
     return stats
@@ -154,7 +165,7 @@ def compact_all(output_dir: Path, **options: object) -> dict[str, CompactStats]:
     return {s: compact_signal(output_dir / s, **options) for s in SIGNALS}  # type: ignore[arg-type]
 
 
-def _settled(directory: Path, now: float, settle_s: float) -> bool:
+def settled(directory: Path, now: float, settle_s: float) -> bool:
     """True when the partition ``date=…/hour=…`` ended at least ``settle_s`` before ``now``
     (a directory of another shape always is)."""
     try:
@@ -192,11 +203,11 @@ def _compact_dir(
     if guard is not None:
         skip |= set(guard.unforwarded(signal, infos))
     small = [i for i in infos if i.path not in skip and i.size < fmt.SMALL_FILE_BYTES]
-    for group in _groups(small):
+    for group in groups(small):
         _merge(signal, group, stop, guard, grace_s, stats)
 
 
-def _groups(files: list[FileInfo]) -> list[list[FileInfo]]:
+def groups(files: list[FileInfo]) -> list[list[FileInfo]]:
     """``files`` in name order cut into groups of at most TARGET_FILE_BYTES; groups of one
     file are left alone."""
     groups: list[list[FileInfo]] = [[]]
@@ -262,15 +273,20 @@ def _within_memory(files: list[FileInfo]) -> list[FileInfo]:
     return kept
 
 
-def _write_merged(signal: str, inputs: list[Path], target: Path, stop: Path) -> int:
-    tables = [pq.read_table(p) for p in inputs]
+def merged_table(signal: str, tables: list[pa.Table], names: set[str]) -> pa.Table:
+    """The rows of ``tables`` in one table sorted by the signal's keys, its schema naming
+    ``names`` (the inputs) under :data:`INPUTS_KEY`."""
     table = fmt.sort_rows(pa.concat_tables(tables, promote_options="default"), signal)
+    metadata = dict(table.schema.metadata or {})
+    metadata[INPUTS_KEY] = json.dumps(sorted(names)).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def _write_merged(signal: str, inputs: list[Path], target: Path, stop: Path) -> int:
     names = {p.name for p in inputs}
     for path in inputs:
         names |= {n for n in inputs_of(path) if (path.parent / n).exists()}
-    metadata = dict(table.schema.metadata or {})
-    metadata[INPUTS_KEY] = json.dumps(sorted(names)).encode()
-    table = table.replace_schema_metadata(metadata)
+    table = merged_table(signal, [pq.read_table(p) for p in inputs], names)
     tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
         with locks.create_held(tmp) as sink:
@@ -316,11 +332,15 @@ class Compactor:
     def run_once(self) -> None:
         for signal in SIGNALS:
             try:
-                compact_signal(self.output_dir / signal, guard=self.guard, **self.options)  # type: ignore[arg-type]
+                self.compact(signal)
             except StorageError as exc:
                 self.errors += 1
                 log.warning("%s; the files stay readable as they are", exc)
         self.passes += 1
+
+    def compact(self, signal: str) -> None:
+        """One signal's pass (``compact_remote.BucketCompactor``: over a bucket)."""
+        compact_signal(self.output_dir / signal, guard=self.guard, **self.options)  # type: ignore[arg-type]
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

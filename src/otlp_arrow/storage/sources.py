@@ -21,6 +21,7 @@ import pyarrow.fs as pafs
 
 from otlp_arrow.errors import ConfigError
 from otlp_arrow.storage import spool
+from otlp_arrow.storage.compact_remote import covered
 from otlp_arrow.storage.footers import FooterCache, ParquetFile, files_of
 from otlp_arrow.storage.fs import FileInfo
 from otlp_arrow.storage.layout import SEALED_SUFFIX
@@ -72,8 +73,10 @@ class Sources:
         local = [(root, info) for root in self.roots() for info in signal_files(root, signal)]
         if self.bucket is None:
             return Listing([info for _, info in local], [])
-        remote = self.bucket.list_files(signal, SEALED_SUFFIX)
-        uploaded = {_stem(info.path) for info in remote}
+        listed = self.bucket.list_files(signal, SEALED_SUFFIX)
+        uploaded = {_stem(info.path) for info in listed}
+        merged = covered(self.bucket, listed)  # inputs of merged objects: read those instead
+        remote = [info for info in listed if info.path not in merged]
         kept = [
             info
             for root, info in local
