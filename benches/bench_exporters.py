@@ -2,13 +2,14 @@
 
     .venv/bin/python benches/bench_exporters.py [--quick]
 
-For each signal: our exporter's ``export()`` of a batch (conversion to Arrow and hand-over to
-the library's buffer; the library writes to a temporary directory meanwhile, on its own
-thread) against ``encode_*(batch).SerializeToString()`` (what the official OTLP exporter does
-before sending), taking turns, as CPU time of the calling thread (so the ratio holds on a busy
-machine).
-Then ``export_metrics_ref`` against ``export_metrics``: time, and bytes allocated and peak
-memory per export measured with ``tracemalloc``.
+For each signal: our exporter's ``export()`` of a batch (conversion to Arrow, spans by the
+native reader when the native core is built, and hand-over to the library's buffer; the
+library writes to a temporary directory meanwhile, on its own thread) against
+``encode_*(batch).SerializeToString()`` (what the official OTLP exporter does before sending),
+taking turns, as CPU time of the calling thread (so the ratio holds on a busy machine).
+Then the span conversion alone, native reader against the Python collector; then
+``export_metrics_ref`` against ``export_metrics``: time, and bytes allocated and peak memory
+per export measured with ``tracemalloc``.
 """
 
 from __future__ import annotations
@@ -153,20 +154,22 @@ def allocations(action: Callable[[], Any], repeat: int = 5) -> tuple[float, floa
     return sum(totals) / repeat, sum(peaks) / repeat
 
 
-def native_walk(spans: list[Any], export: Callable[[Any], Any], repeat: int) -> None:
-    """Issue #11, point 4: what reading the SDK spans from Rust costs before building anything
-    (``_native.sdk_span_walk`` reads every field the Python collector reads), against our
-    ``export()`` of the same batch: the floor of a native SDK reader."""
-    try:
-        from otlp_arrow import _native
-    except ImportError:
-        print("\n(native core not built: no native SDK walk)")
+def native_reader(spans: list[Any], repeat: int) -> None:
+    """Issue #11, point 4: the conversion alone, SDK spans to Arrow, by the native reader
+    (``convert.native.convert_sdk_spans``: what ``export()`` uses) against the Python
+    collector (``from_sdk.spans_to_arrow``: its specification and fallback)."""
+    from otlp_arrow.convert.from_sdk import spans_to_arrow
+    from otlp_arrow.convert.native import convert_sdk_spans
+
+    if convert_sdk_spans(spans) is None:
+        print("\n(native core not built, or it leaves these spans to the Python collector)")
         return
-    walk = _native.sdk_span_walk
-    ours, floor = paired_rates(len(spans), lambda: export(spans), lambda: walk(spans), repeat)
+    native, python = paired_rates(
+        len(spans), lambda: convert_sdk_spans(spans), lambda: spans_to_arrow(spans), repeat
+    )
     print(
-        f"\nreading the SDK spans from Rust, building nothing: {floor:,.0f} spans/s, "
-        f"{floor / ours:.2f}x our export() ({1e6 / floor:.1f} vs {1e6 / ours:.1f} us/span)"
+        f"\nSDK spans -> Arrow alone: native reader {native:,.0f} spans/s, Python collector "
+        f"{python:,.0f} ({native / python:.2f}x; {1e6 / native:.1f} vs {1e6 / python:.1f} us/span)"
     )
 
 
@@ -218,7 +221,7 @@ def main() -> int:
             ours, theirs = paired_rates(items, lambda e=export, b=batch: e(b), official, repeat)
             print(f"{signal:<8} {ours:>16,.0f} {theirs:>20,.0f} {ours / theirs:>6.2f}x")
         library.flush()
-        native_walk(spans, library.span_exporter().export, repeat)
+        native_reader(spans, repeat)
 
         print("\nexport_metrics_ref vs export_metrics (same MetricsData)")
         for name, call in (

@@ -26,7 +26,7 @@ mod python;
 #[cfg(feature = "python")]
 mod python_encode;
 #[cfg(feature = "python")]
-mod sdk_probe;
+mod sdk_spans;
 
 use arrow_data::ArrayData;
 

@@ -92,11 +92,36 @@ fn decode_json(
     }))
 }
 
+/// SDK `ReadableSpan`s to the traces columns (`crate::sdk_spans`), as [`decode`] returns
+/// them; `None` when the Python collector must convert them (what is not certain here, and
+/// spans the decoder would refuse a row of: the collector says why in its own words).
+#[pyfunction]
+fn sdk_spans(py: Python<'_>, spans: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
+    let Ok(request) = crate::sdk_spans::encode_spans(spans) else {
+        return Ok(None);
+    };
+    let decoded = py.detach(|| {
+        decode_caught(Signal::Traces, &request)
+            .ok()
+            .filter(|d| d.bad_rows.is_empty())
+            .and_then(|d| {
+                let rows = d.rows;
+                struct_of_len(d.columns, None, rows).ok()
+            })
+    });
+    Ok(decoded.map(|array| {
+        let exported = ExportedArray {
+            array: Box::new(FFI_ArrowArray::new(&array)),
+        };
+        (exported, Vec::new(), None)
+    }))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
-    m.add_function(wrap_pyfunction!(crate::sdk_probe::sdk_span_walk, m)?)?;
+    m.add_function(wrap_pyfunction!(sdk_spans, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
     m.add_class::<Encoder>()?;

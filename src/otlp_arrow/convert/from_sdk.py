@@ -2,7 +2,9 @@
 
 The result is exactly what the official OTLP encoder
 (``opentelemetry.exporter.otlp.proto.common``) would send for the same objects; the tests
-use that encoder as the oracle.
+use that encoder as the oracle. Spans are read by the native core when it is built
+(``convert.native.convert_sdk_spans``, the same table); these collectors are its
+specification and its fallback.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from otlp_arrow.convert._columns import Converted, ResourceScope
 from otlp_arrow.convert._logs import LogColumns
 from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
+from otlp_arrow.convert.native import convert_sdk_spans
 from otlp_arrow.errors import ConversionError, InputTypeError
 from otlp_arrow.schema import Signal
 
@@ -298,4 +301,6 @@ def convert_sdk(signal: Signal, data: Any) -> Converted | None:
                 f"item {i} of the sequence: expected a {item_type.__name__}, got "
                 f"{type(item).__module__}.{type(item).__qualname__}"
             )
+    if signal == "traces" and (native := convert_sdk_spans(list(data))) is not None:
+        return native  # the same table, read by the native core (convert.native)
     return convert(data)

@@ -88,6 +88,16 @@ def convert_bytes(data: Any, signal: str, *, strict: bool = True) -> Converted:
     return _imported(decoded, schema, strict=strict)
 
 
+def convert_sdk_spans(spans: list[Any]) -> Converted | None:
+    """SDK ``ReadableSpan``s read by the native core (``native/src/sdk_spans.rs``): the table
+    the Python collector (``from_sdk.spans_to_arrow``) gives for them; None when the native
+    core is off, or leaves these spans to the collector (values it is not sure of)."""
+    if _NATIVE is None or "traces" not in NATIVE_SIGNALS:
+        return None
+    decoded = _NATIVE.sdk_spans(spans)
+    return None if decoded is None else _imported(decoded, schema_for("traces"), strict=True)
+
+
 def _imported(decoded: Any, schema: pa.Schema, *, strict: bool) -> Converted:
     """The native core's ``(array, bad_rows, first_error)`` as a Converted: bad rows refused
     (strict) or left out and counted (partial), as the Python converters do."""
