@@ -26,6 +26,10 @@ mod python;
 #[cfg(feature = "python")]
 mod python_encode;
 #[cfg(feature = "python")]
+mod sdk;
+#[cfg(feature = "python")]
+mod sdk_metrics;
+#[cfg(feature = "python")]
 mod sdk_spans;
 
 use arrow_data::ArrayData;

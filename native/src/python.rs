@@ -97,11 +97,23 @@ fn decode_json(
 /// spans the decoder would refuse a row of: the collector says why in its own words).
 #[pyfunction]
 fn sdk_spans(py: Python<'_>, spans: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
-    let Ok(request) = crate::sdk_spans::encode_spans(spans) else {
-        return Ok(None);
-    };
+    let request = crate::sdk_spans::encode_spans(spans);
+    Ok(decode_sdk(py, Signal::Traces, request.ok()))
+}
+
+/// An SDK `MetricsData` to the metrics columns (`crate::sdk_metrics`), as [`sdk_spans`].
+#[pyfunction]
+fn sdk_metrics(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
+    let request = crate::sdk_metrics::encode_metrics(data);
+    Ok(decode_sdk(py, Signal::Metrics, request.ok()))
+}
+
+/// Decode the request an SDK reader wrote, with the GIL released; `None` if there is none,
+/// or if the decoder would refuse a row of it (the Python collector then says why).
+fn decode_sdk(py: Python<'_>, signal: Signal, request: Option<Vec<u8>>) -> Option<DecodedTuple> {
+    let request = request?;
     let decoded = py.detach(|| {
-        decode_caught(Signal::Traces, &request)
+        decode_caught(signal, &request)
             .ok()
             .filter(|d| d.bad_rows.is_empty())
             .and_then(|d| {
@@ -109,12 +121,12 @@ fn sdk_spans(py: Python<'_>, spans: &Bound<'_, PyAny>) -> PyResult<Option<Decode
                 struct_of_len(d.columns, None, rows).ok()
             })
     });
-    Ok(decoded.map(|array| {
+    decoded.map(|array| {
         let exported = ExportedArray {
             array: Box::new(FFI_ArrowArray::new(&array)),
         };
         (exported, Vec::new(), None)
-    }))
+    })
 }
 
 #[pymodule]
@@ -122,6 +134,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_function(wrap_pyfunction!(sdk_spans, m)?)?;
+    m.add_function(wrap_pyfunction!(sdk_metrics, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
     m.add_class::<Encoder>()?;

@@ -9,30 +9,14 @@
 //! values typed the same way. Consecutive spans of one resource and scope share one
 //! `ResourceSpans`/`ScopeSpans`, so the rows keep the input order.
 //!
-//! Only what is certain is read here: exact `str`/`bool`/`int` (int64)/`float` values and flat
-//! tuples or lists of them. Anything else (`None` or other value types, an int out of range,
-//! a string that is not valid UTF-8, an attribute lookup that raises, an unknown kind) makes
-//! the whole batch [`Unhandled`]: the Python collector converts it and decides, as it always
-//! has (it leaves such attributes out with a warning, or raises). So both routes give the same
-//! table by construction, and a differential test (`tests/convert/test_sdk_native.py`) holds
-//! them together on generated spans.
+//! What is read, and what is left to the Python collector, is said in `crate::sdk`; here
+//! besides, an unknown span kind is left to it.
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use crate::encode::pb::{Writer, I32};
-
-/// This batch is for the Python collector to convert (see the module docs).
-pub struct Unhandled;
-
-impl From<PyErr> for Unhandled {
-    fn from(_: PyErr) -> Self {
-        Unhandled
-    }
-}
-
-type Walk<T = ()> = Result<T, Unhandled>;
+use crate::encode::pb::Writer;
+use crate::sdk::{self, attributes, count, fixed32, optional_text, text, time, Unhandled, Walk};
 
 const HAS_IS_REMOTE: u32 = 0x100; // SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 const IS_REMOTE: u32 = 0x200; // SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
@@ -60,7 +44,7 @@ pub fn encode_spans(spans: &Bound<'_, PyAny>) -> Walk<Vec<u8>> {
                 w.close(open);
             }
             resource_spans = Some(w.open(1, 3));
-            schema_urls.0 = self::resource(&mut w, &resource)?;
+            schema_urls.0 = sdk::resource(&mut w, &resource)?;
         }
         if group != Some(key) {
             if let Some(open) = scope_spans.take() {
@@ -68,11 +52,11 @@ pub fn encode_spans(spans: &Bound<'_, PyAny>) -> Walk<Vec<u8>> {
                 w.close(open);
             }
             scope_spans = Some(w.open(2, 3));
-            schema_urls.1 = self::scope(&mut w, &scope)?;
+            schema_urls.1 = sdk::scope(&mut w, &scope)?;
             group = Some(key);
         }
         let open = w.open(2, 2);
-        self::span(&mut w, &span)?;
+        write_span(&mut w, &span)?;
         w.close(open);
     }
     if let Some(open) = scope_spans {
@@ -86,36 +70,8 @@ pub fn encode_spans(spans: &Bound<'_, PyAny>) -> Walk<Vec<u8>> {
     Ok(w.buf)
 }
 
-/// `Resource` (field 1 of `ResourceSpans`): its attributes; returns its schema URL.
-fn resource(w: &mut Writer, resource: &Bound<'_, PyAny>) -> Walk<String> {
-    let py = resource.py();
-    let open = w.open(1, 2);
-    attributes(w, 1, &resource.getattr(intern!(py, "attributes"))?)?;
-    w.close(open);
-    optional_text(&resource.getattr(intern!(py, "schema_url"))?)
-}
-
-/// `InstrumentationScope` (field 1 of `ScopeSpans`), written also when the SDK has none (an
-/// empty one, as the encoder sends); returns its schema URL.
-fn scope(w: &mut Writer, scope: &Bound<'_, PyAny>) -> Walk<String> {
-    let py = scope.py();
-    let open = w.open(1, 2);
-    if scope.is_none() {
-        w.close(open);
-        return Ok(String::new());
-    }
-    w.bytes_nz(1, text(&scope.getattr(intern!(py, "name"))?)?.as_bytes());
-    w.bytes_nz(
-        2,
-        optional_text(&scope.getattr(intern!(py, "version"))?)?.as_bytes(),
-    );
-    attributes(w, 3, &scope.getattr(intern!(py, "attributes"))?)?;
-    w.close(open);
-    optional_text(&scope.getattr(intern!(py, "schema_url"))?)
-}
-
 /// One `Span` (its fields in order, the message opened by the caller).
-fn span(w: &mut Writer, span: &Bound<'_, PyAny>) -> Walk {
+fn write_span(w: &mut Writer, span: &Bound<'_, PyAny>) -> Walk {
     let py = span.py();
     let context = span.getattr(intern!(py, "context"))?;
     ids(w, &context)?;
@@ -218,102 +174,4 @@ fn trace_state(state: &Bound<'_, PyAny>) -> Walk<String> {
         out.push_str(text(&value)?);
     }
     Ok(out)
-}
-
-/// SDK attributes as `KeyValue`s in field `field`: a `BoundedAttributes` keeps a plain dict
-/// in `_dict` (read as the Python collector reads it), any other mapping by `items()`.
-fn attributes(w: &mut Writer, field: u32, attributes: &Bound<'_, PyAny>) -> Walk {
-    if attributes.is_none() {
-        return Ok(());
-    }
-    if let Ok(inner) = attributes.getattr(intern!(attributes.py(), "_dict")) {
-        if let Ok(dict) = inner.cast::<PyDict>() {
-            for (key, value) in dict.iter() {
-                key_value(w, field, &key, &value)?;
-            }
-            return Ok(());
-        }
-    }
-    for item in attributes
-        .call_method0(intern!(attributes.py(), "items"))?
-        .try_iter()?
-    {
-        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-        key_value(w, field, &key, &value)?;
-    }
-    Ok(())
-}
-
-fn key_value(w: &mut Writer, field: u32, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> Walk {
-    let open = w.open(field, 2);
-    w.bytes_nz(1, text(key)?.as_bytes());
-    let inner = w.open(2, 1);
-    if value.is_exact_instance_of::<PyTuple>() || value.is_exact_instance_of::<PyList>() {
-        let array = w.open(5, 2);
-        for item in value.try_iter()? {
-            let slot = w.open(1, 1);
-            scalar(w, &item?)?; // nested sequences: Unhandled (the SDK stores flat ones)
-            w.close(slot);
-        }
-        w.close(array);
-    } else {
-        scalar(w, value)?;
-    }
-    w.close(inner);
-    w.close(open);
-    Ok(())
-}
-
-/// One scalar `AnyValue` member, always written (a oneof: `false`, `0` and `""` are values).
-fn scalar(w: &mut Writer, value: &Bound<'_, PyAny>) -> Walk {
-    if value.is_exact_instance_of::<PyString>() {
-        w.bytes(1, text(value)?.as_bytes());
-    } else if value.is_exact_instance_of::<PyBool>() {
-        w.tag(2, crate::encode::pb::VARINT);
-        w.varint(u64::from(value.is_truthy()?));
-    } else if value.is_exact_instance_of::<PyInt>() {
-        let v: i64 = value.extract()?; // beyond int64: Unhandled (the collector decides)
-        w.tag(3, crate::encode::pb::VARINT);
-        w.varint(v as u64);
-    } else if value.is_exact_instance_of::<PyFloat>() {
-        w.fixed64(4, value.extract::<f64>()?.to_bits());
-    } else {
-        return Err(Unhandled);
-    }
-    Ok(())
-}
-
-fn fixed32(w: &mut Writer, field: u32, value: u32) {
-    w.tag(field, I32);
-    w.buf.extend_from_slice(&value.to_le_bytes());
-}
-
-/// An exact `str` as UTF-8 (lone surrogates: Unhandled).
-fn text<'a>(value: &'a Bound<'_, PyAny>) -> Walk<&'a str> {
-    if !value.is_exact_instance_of::<PyString>() {
-        return Err(Unhandled);
-    }
-    Ok(value.cast::<PyString>().map_err(|_| Unhandled)?.to_str()?)
-}
-
-/// `None` as empty, else an exact `str` (owned: the object may be a temporary).
-fn optional_text(value: &Bound<'_, PyAny>) -> Walk<String> {
-    if value.is_none() {
-        return Ok(String::new());
-    }
-    Ok(text(value)?.to_owned())
-}
-
-/// A time in ns since the epoch: `None` as 0 (as the collector has it).
-fn time(value: &Bound<'_, PyAny>) -> Walk<u64> {
-    if value.is_none() {
-        return Ok(0);
-    }
-    Ok(value.extract()?)
-}
-
-/// A dropped count: `uint32` in OTLP.
-fn count(value: &Bound<'_, PyAny>) -> Walk<u64> {
-    let v: u32 = value.extract()?;
-    Ok(u64::from(v))
 }

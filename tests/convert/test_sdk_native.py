@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.span import TraceState
 
@@ -24,49 +21,10 @@ from otlp_arrow.convert.from_sdk import convert_sdk, spans_to_arrow
 from otlp_arrow.convert.native import convert_sdk_spans, uses_native
 from otlp_arrow.errors import ConversionError
 from tests import sdk_data
-from tests.native_compare import outcome_difference
 from tests.otlp_compare import assert_same
+from tests.sdk_strategies import ODD_VALUES, PLAIN_VALUES, RESOURCES, SCOPES, TEXT, attributes, same
 
 pytestmark = pytest.mark.skipif(not uses_native("traces"), reason="the native core is not built")
-
-RESOURCES = [
-    Resource.create({"service.name": "checkout", "host.cpu.count": 8}),
-    Resource({"service.name": "pay"}, schema_url="https://opentelemetry.io/schemas/1.26.0"),
-    Resource({}),
-    Resource({"service.name": 7, "k": ("a", "b")}),  # a service name that is no string
-]
-SCOPES = [
-    None,
-    InstrumentationScope("shop", "1.2", "https://example.com/s", {"scope.attr": 1}),
-    InstrumentationScope("db"),
-    InstrumentationScope(""),
-]
-TEXT = st.text(max_size=12)
-PLAIN_SCALARS = st.one_of(
-    TEXT,
-    st.booleans(),
-    st.integers(-(2**63), 2**63 - 1),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-PLAIN_VALUES = st.one_of(
-    PLAIN_SCALARS,
-    st.lists(PLAIN_SCALARS, max_size=4).map(tuple),  # what the SDK stores
-    st.lists(PLAIN_SCALARS, max_size=3),
-)
-ODD_VALUES = st.one_of(
-    st.integers(2**63, 2**70) | st.integers(-(2**70), -(2**63) - 1),
-    st.binary(max_size=4),
-    st.none(),
-    st.just(("nested", ("tuple",))),
-    st.dictionaries(TEXT, PLAIN_SCALARS, max_size=2),
-    st.just(object()),
-)
-
-
-def _attributes(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    plain = st.dictionaries(TEXT, values, max_size=5)
-    bounded = plain.map(lambda d: BoundedAttributes(maxlen=3, attributes=d, immutable=False))
-    return plain | bounded | st.none()
 
 
 def _context(draw: Any) -> SpanContext:
@@ -81,13 +39,13 @@ def _context(draw: Any) -> SpanContext:
 
 @st.composite
 def _span(draw: Any, values: st.SearchStrategy[Any], odd: bool = False) -> ReadableSpan:
-    attributes = _attributes(values)
+    attrs = attributes(values)
     times = st.none() | st.integers(0, 2**64 - 1 if odd else 2**63 - 1)  # odd: beyond int64
     events = [
-        Event(draw(TEXT), draw(attributes), draw(times), limit=draw(st.sampled_from([2, 128])))
+        Event(draw(TEXT), draw(attrs), draw(times), limit=draw(st.sampled_from([2, 128])))
         for _ in range(draw(st.integers(0, 2)))
     ]
-    links = [Link(_context(draw), draw(attributes)) for _ in range(draw(st.integers(0, 2)))]
+    links = [Link(_context(draw), draw(attrs)) for _ in range(draw(st.integers(0, 2)))]
     code = draw(st.sampled_from(list(StatusCode)))
     description = draw(TEXT) if code is StatusCode.ERROR else None
     return ReadableSpan(
@@ -95,7 +53,7 @@ def _span(draw: Any, values: st.SearchStrategy[Any], odd: bool = False) -> Reada
         context=_context(draw),
         parent=_context(draw) if draw(st.booleans()) else None,
         resource=draw(st.sampled_from(RESOURCES)),
-        attributes=draw(attributes),
+        attributes=draw(attrs),
         events=events,
         links=links,
         kind=draw(st.sampled_from(list(SpanKind))),
@@ -106,16 +64,11 @@ def _span(draw: Any, values: st.SearchStrategy[Any], odd: bool = False) -> Reada
     )
 
 
-def _same(native: Any, expected: Any) -> None:
-    """The same outcome: schema, columns bit for bit (NaNs too), rejections."""
-    assert outcome_difference(expected, native) is None, outcome_difference(expected, native)
-
-
 @given(st.lists(_span(PLAIN_VALUES), max_size=6))
 def test_plain_spans_are_read_natively_into_the_collectors_table(spans: list[Any]) -> None:
     native = convert_sdk_spans(spans)
     assert native is not None  # plain values: nothing for the collector to decide
-    _same(native, spans_to_arrow(spans))
+    same(native, spans_to_arrow(spans))
 
 
 @given(st.lists(_span(PLAIN_VALUES | ODD_VALUES, odd=True), max_size=4))
@@ -135,9 +88,9 @@ def test_any_spans_give_the_collectors_table_whoever_reads_them(spans: list[Any]
     finally:
         logging.disable(logging.NOTSET)
     if native is not None:
-        _same(native, expected)
+        same(native, expected)
     assert converted is not None
-    _same(converted, expected)
+    same(converted, expected)
 
 
 def test_the_real_sdks_spans_match_the_official_encoder_on_the_native_route() -> None:
@@ -158,7 +111,7 @@ def test_what_the_native_core_is_not_sure_of_goes_to_the_collector(
     with caplog.at_level(logging.WARNING):
         converted = convert_sdk("traces", [span])
     assert converted is not None
-    _same(converted, spans_to_arrow([span]))
+    same(converted, spans_to_arrow([span]))
     assert "attribute 'huge' left out" in caplog.text  # the collector's own words
 
 
@@ -167,5 +120,5 @@ def test_interleaved_resources_keep_the_input_order() -> None:
     mixed = [spans[0], spans[-1], spans[1], spans[-2], spans[2]]  # checkout, pay, checkout...
     native = convert_sdk_spans(mixed)
     assert native is not None
-    _same(native, spans_to_arrow(mixed))
+    same(native, spans_to_arrow(mixed))
     assert native.batch.column("name").to_pylist() == [s.name for s in mixed]

@@ -2,9 +2,9 @@
 
 The result is exactly what the official OTLP encoder
 (``opentelemetry.exporter.otlp.proto.common``) would send for the same objects; the tests
-use that encoder as the oracle. Spans are read by the native core when it is built
-(``convert.native.convert_sdk_spans``, the same table); these collectors are its
-specification and its fallback.
+use that encoder as the oracle. Spans and metrics are read by the native core when it is
+built (``convert.native.convert_sdk_spans`` / ``convert_sdk_metrics``, the same tables); these
+collectors are its specification and its fallback.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from otlp_arrow.convert._columns import Converted, ResourceScope
 from otlp_arrow.convert._logs import LogColumns
 from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
-from otlp_arrow.convert.native import convert_sdk_spans
+from otlp_arrow.convert.native import convert_sdk_metrics, convert_sdk_spans
 from otlp_arrow.errors import ConversionError, InputTypeError
 from otlp_arrow.schema import Signal
 
@@ -284,7 +284,9 @@ def convert_sdk(signal: Signal, data: Any) -> Converted | None:
     or MetricsData. None when ``data`` is not SDK objects (the caller tries other inputs);
     InputTypeError naming the first item of a list that is not of the signal's SDK type."""
     if signal == "metrics":
-        return metrics_to_arrow(data) if isinstance(data, MetricsData) else None
+        if not isinstance(data, MetricsData):
+            return None
+        return convert_sdk_metrics(data) or metrics_to_arrow(data)  # the same table
     item_type: type
     convert: Callable[[Sequence[Any]], Converted]
     if signal == "traces":

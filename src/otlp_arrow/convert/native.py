@@ -92,10 +92,20 @@ def convert_sdk_spans(spans: list[Any]) -> Converted | None:
     """SDK ``ReadableSpan``s read by the native core (``native/src/sdk_spans.rs``): the table
     the Python collector (``from_sdk.spans_to_arrow``) gives for them; None when the native
     core is off, or leaves these spans to the collector (values it is not sure of)."""
-    if _NATIVE is None or "traces" not in NATIVE_SIGNALS:
+    return _sdk("traces", "sdk_spans", spans)
+
+
+def convert_sdk_metrics(data: Any) -> Converted | None:
+    """An SDK ``MetricsData`` read by the native core (``native/src/sdk_metrics.rs``), as
+    :func:`convert_sdk_spans` (the collector: ``from_sdk.metrics_to_arrow``)."""
+    return _sdk("metrics", "sdk_metrics", data)
+
+
+def _sdk(signal: Signal, reader: str, data: Any) -> Converted | None:
+    if _NATIVE is None or signal not in NATIVE_SIGNALS:
         return None
-    decoded = _NATIVE.sdk_spans(spans)
-    return None if decoded is None else _imported(decoded, schema_for("traces"), strict=True)
+    decoded = getattr(_NATIVE, reader)(data)
+    return None if decoded is None else _imported(decoded, schema_for(signal), strict=True)
 
 
 def _imported(decoded: Any, schema: pa.Schema, *, strict: bool) -> Converted:
