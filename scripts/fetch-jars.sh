@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fetch the Java jars the Spark tests and examples need (docs/scale-out.md) from Maven Central
-# into jars/ (not in git), checking each against the SHA-1 Maven Central publishes beside it.
+# into jars/ (not in git), checking each against the SHA-1 Maven Central publishes beside it,
+# and those of the REST catalog tests' server into jars/rest-catalog/ (through Maven).
 # Called by scripts/setup.sh; safe to run again (a jar already there and correct is kept).
 set -eu
 DEST="${JARS_DIR:-jars}"
@@ -28,3 +29,24 @@ for jar in $JARS; do
     mv "$DEST/$name.part" "$DEST/$name"
     echo "fetched $name"
 done
+# Iceberg's REST catalog test server (org.apache.iceberg:iceberg-open-api, test fixtures) and
+# its dependencies for tests/lake/rest_catalog.py: Maven resolves them from
+# scripts/rest-catalog/pom.xml into jars/rest-catalog/. Done again only when that pom changed
+# (its SHA-1 is kept beside the jars once the copy is complete).
+POM="$(dirname "$0")/rest-catalog/pom.xml"
+REST="$DEST/rest-catalog"
+pom_sum="$(sha1sum "$POM" | cut -c1-40)"
+if [ "$(cat "$REST/.pom.sha1" 2>/dev/null || true)" != "$pom_sum" ]; then
+    if command -v mvn >/dev/null 2>&1; then
+        rm -rf "$REST.part"
+        mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+            -DoutputDirectory="$(cd "$DEST" && pwd)/rest-catalog.part"
+        echo "$pom_sum" > "$REST.part/.pom.sha1"
+        rm -rf "$REST"
+        mv "$REST.part" "$REST"
+        echo "fetched the REST catalog server's jars into $REST"
+    else
+        echo "Maven (mvn) not found: the REST catalog tests will be skipped (and fail on CI);" \
+             "Debian/Ubuntu: sudo apt-get install maven" >&2
+    fi
+fi

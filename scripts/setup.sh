@@ -49,6 +49,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
              "(and fail on CI); Debian/Ubuntu: sudo apt-get install postgresql" >&2
     fi
 fi
-# Iceberg's Spark runtime (Maven Central) for the Spark tests and examples (docs/scale-out.md)
+# Maven (Debian package), which resolves the REST catalog server's jars (scripts/fetch-jars.sh)
+if ! command -v mvn >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing maven (Debian package) for the REST catalog tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null
+fi
+# Iceberg's Spark runtime (Maven Central) for the Spark tests and examples (docs/scale-out.md),
+# and Iceberg's REST catalog test server for the REST catalog tests
 sh "$(dirname "$0")/fetch-jars.sh"
 echo "otlp-arrow installed in $VENV"

@@ -1,9 +1,11 @@
-"""Fixtures of the Iceberg tests: sealed files written by the real library, a SQLite catalog."""
+"""Fixtures of the Iceberg tests: sealed files written by the real library; catalogs: SQLite,
+a real PostgreSQL server, a real REST catalog server."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from otlp_arrow.lake import spark as lake_spark
 from otlp_arrow.lake.iceberg import Committer
 from tests import sample
 from tests.helpers import T0
+from tests.lake import rest_catalog
+from tests.lake.postgres import postgres, server_binaries
 
 
 def write_sealed(out: Path, n: int = 40, seed: int = 1, start_ns: int = T0) -> None:
@@ -107,3 +111,25 @@ def warehouse(tmp_path: Path) -> Path:
 @pytest.fixture
 def committer(warehouse: Path) -> Committer:
     return Committer(f"sqlite:///{warehouse.parent / 'catalog.db'}", str(warehouse))
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "rest"])
+def catalog(request: pytest.FixtureRequest, warehouse: Path) -> Iterator[str]:
+    """A catalog's URI for ``warehouse``: a SQLite file, a real PostgreSQL server (Debian's),
+    or a real Iceberg REST catalog server (``rest_catalog``), one per test. Where a server
+    cannot run, the test is skipped (failed on CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{warehouse.parent / 'catalog.db'}"
+    elif request.param == "rest":
+        rest_catalog.require()
+        with rest_catalog.rest_catalog(warehouse) as url:
+            yield url
+    else:
+        binaries = server_binaries()
+        if binaries is None:
+            reason = "PostgreSQL's server is not installed (scripts/setup.sh installs it as root)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
+        with postgres(binaries) as uri:
+            yield uri

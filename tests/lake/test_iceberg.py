@@ -101,9 +101,9 @@ def test_a_missing_file_is_a_storage_error(warehouse: Path, committer: Committer
         committer.commit("traces", [str(warehouse / "traces" / "gone.parquet")])
 
 
-def test_retention_commits_the_delete_expires_then_deletes(
-    warehouse: Path, committer: Committer
-) -> None:
+@pytest.mark.parametrize("catalog", ["sqlite", "rest"], indirect=True)
+def test_retention_commits_the_delete_expires_then_deletes(warehouse: Path, catalog: str) -> None:
+    committer = Committer(catalog, str(warehouse))
     day = 86400 * 10**9
     write_sealed(warehouse, seed=1, start_ns=T0)  # old
     old = parquet_files(warehouse, "traces")
@@ -124,8 +124,10 @@ def test_retention_commits_the_delete_expires_then_deletes(
     assert retention.apply(committer, "traces", now, policy) == 0  # nothing more to do
 
 
-def test_repair_deletes_what_retention_had_removed(warehouse: Path, committer: Committer) -> None:
+@pytest.mark.parametrize("catalog", ["sqlite", "rest"], indirect=True)
+def test_repair_deletes_what_retention_had_removed(warehouse: Path, catalog: str) -> None:
     """A crash after retention's commit, before the object went: deleted, not re-added."""
+    committer = Committer(catalog, str(warehouse))
     write_sealed(warehouse, start_ns=T0)
     policy = RetentionPolicy(max_age_s=86400, max_bytes=0)
     committer.repair({"traces": policy})

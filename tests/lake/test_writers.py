@@ -1,4 +1,5 @@
-"""Several writers on one catalog, and crashes: real processes, a real SQLite catalog."""
+"""Several writers on one catalog, and crashes: real processes, real catalogs (the ``catalog``
+fixture: SQLite, PostgreSQL, Iceberg's REST catalog server)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,6 @@ from otlp_arrow.service import Service
 from tests import sample
 from tests.helpers import T0
 from tests.lake.conftest import parquet_files, write_sealed
-from tests.lake.postgres import postgres, server_binaries
 
 COMMIT_EACH = """
 import sys, time
@@ -42,22 +41,6 @@ def _writer(
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog(request: pytest.FixtureRequest, warehouse: Path) -> Iterator[str]:
-    """A SQL catalog's URI: a SQLite file, or a real PostgreSQL server (Debian's)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{warehouse.parent / 'catalog.db'}"
-        return
-    binaries = server_binaries()
-    if binaries is None:
-        reason = "PostgreSQL's server is not installed (scripts/setup.sh installs it as root)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with postgres(binaries) as uri:
-        yield uri
-
-
 def test_two_processes_commit_concurrently_nothing_lost_nothing_twice(
     warehouse: Path, catalog: str
 ) -> None:
@@ -78,13 +61,12 @@ def test_two_processes_commit_concurrently_nothing_lost_nothing_twice(
     committer.close()
 
 
-def test_kill_9_between_upload_and_commit_is_repaired_once(
-    warehouse: Path, committer: Committer
-) -> None:
+@pytest.mark.parametrize("catalog", ["sqlite", "rest"], indirect=True)
+def test_kill_9_between_upload_and_commit_is_repaired_once(warehouse: Path, catalog: str) -> None:
     for seed in (1, 2, 3):
         write_sealed(warehouse, n=10, seed=seed)
     files = parquet_files(warehouse, "traces")
-    catalog = f"sqlite:///{warehouse.parent / 'catalog.db'}"
+    committer = Committer(catalog, str(warehouse))
     proc = _writer(catalog, warehouse, files, pause=600)  # commits one, then "hangs"
     assert proc.stdout is not None
     assert proc.stdout.readline().startswith("committed")
@@ -97,9 +79,9 @@ def test_kill_9_between_upload_and_commit_is_repaired_once(
     assert sorted(committed) == sorted(files)
 
 
-def test_the_service_commits_what_it_seals(tmp_path: Path) -> None:
-    out = tmp_path / "data"
-    catalog = f"sqlite:///{tmp_path / 'catalog.db'}"
+@pytest.mark.parametrize("catalog", ["sqlite", "rest"], indirect=True)
+def test_the_service_commits_what_it_seals(warehouse: Path, catalog: str) -> None:
+    out = warehouse
     settings = {"grpc_port": None, "http_port": None, "write_interval": "10ms"}
     with Service(output_dir=out, iceberg_catalog=catalog, **settings) as service:
         assert service.compactor is None  # the tables' files are not merged behind them

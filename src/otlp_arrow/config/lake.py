@@ -15,6 +15,12 @@ _CATALOG = re.compile(r"(sqlite|postgresql|mysql)(\+\w+)?://.*|https?://\S+")
 
 def _parse_catalog(value: Any) -> str:
     text = str(value).strip()
+    if re.match(r"https?://([^/?#\s]*@|[^?#\s]*[?#])", text):  # a token in it: refused
+        raise ValueError(
+            "credentials or a query in a REST catalog URL are not allowed (they would be logged "
+            "and shown); pyiceberg takes a token or an OAuth2 credential from "
+            "PYICEBERG_CATALOG__OTLP_ARROW__TOKEN or PYICEBERG_CATALOG__OTLP_ARROW__CREDENTIAL"
+        )
     if re.match(r"[a-z+]+://[^/@\s]*:[^/@\s]*@", text):  # shown in logs and `config`: refused
         raise ValueError(
             "credentials in the URI are not allowed (they would be logged and shown); "

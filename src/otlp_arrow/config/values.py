@@ -177,11 +177,13 @@ def _parse_headers(value: Any) -> tuple[tuple[str, Secret], ...]:
 
 
 _USER_INFO = re.compile(r"(//)[^/?#@]*@")
+_QUERY = re.compile(r"(://[^\s'\"?#]*\?)[^\s'\"#]*")
 
 
 def redact_url(text: str) -> str:
-    """``text`` with the user-info of any URL in it (``//user:password@``) as ``//***@``."""
-    return _USER_INFO.sub(r"\1***@", text)
+    """``text`` with the user-info of any URL in it (``//user:password@``) as ``//***@``, and
+    its query (``?token=…``, ``?password=…``) as ``?***``."""
+    return _QUERY.sub(r"\1***", _USER_INFO.sub(r"\1***@", text))
 
 
 def _parse_endpoint(value: Any) -> str:

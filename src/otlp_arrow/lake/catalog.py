@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pyarrow.fs as pafs
 
@@ -53,14 +54,27 @@ def io_properties(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None) -> Catalog:
-    """The catalog ``uri`` names: SQL (sqlite, postgresql, mysql) or REST (http, https)."""
+    """The catalog ``uri`` names: SQL (sqlite, postgresql, mysql) or REST (http, https).
+
+    A REST catalog is not given ``warehouse``: in the REST protocol that property names the
+    catalog to use on a server that serves several (Polaris's catalog, Lakekeeper's
+    warehouse), not a location, so the data's place would be sent as a name. The tables'
+    locations are given when they are created (``Committer.table``). What else a REST
+    catalog needs (its warehouse name, a ``token``, an OAuth2 ``credential``, a ``scope``,
+    ``oauth2-server-uri``) comes from pyiceberg's own configuration of the catalog
+    ``otlp_arrow``: the ``PYICEBERG_CATALOG__OTLP_ARROW__*`` variables (``rest_properties``)
+    or ``~/.pyiceberg.yaml``; never from the URL, whose credentials are refused."""
     try:
         from pyiceberg.catalog import load_catalog
     except ImportError as exc:  # pragma: no cover - pyiceberg is a dependency
         raise ConfigError(f"iceberg_catalog is set but pyiceberg is missing: {exc}") from exc
     kind = "rest" if uri.startswith(("http://", "https://")) else "sql"
-    props = {"type": kind, "uri": uri, "warehouse": warehouse, **io_properties(env)}
-    if kind == "sql":
+    props = {"type": kind, "uri": uri, **io_properties(env)}
+    if kind == "rest":
+        _check_rest_url(uri)
+        props = {**rest_properties(env), **props}
+    else:
+        props["warehouse"] = warehouse
         _check_driver(uri)
         props["init_catalog_tables"] = "true"
         if uri.startswith("sqlite:///"):  # the directory of a new catalog file
@@ -69,6 +83,41 @@ def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None)
         return load_catalog(CATALOG_NAME, **props)
     except Exception as exc:
         raise ConfigError(f"cannot open the Iceberg catalog {redact_url(uri)}: {exc}") from exc
+
+
+#: pyiceberg's variables of a catalog's properties, for the catalog ``otlp_arrow``.
+REST_ENV_PREFIX = f"PYICEBERG_CATALOG__{CATALOG_NAME.upper()}__"
+
+
+def rest_properties(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A REST catalog's properties from ``PYICEBERG_CATALOG__OTLP_ARROW__<KEY>`` variables,
+    named as pyiceberg names them (``KEY`` lower-cased, ``__`` -> ``.``, ``_`` -> ``-``:
+    ``..._TOKEN`` -> ``token``, ``..._OAUTH2_SERVER_URI`` -> ``oauth2-server-uri``).
+    Read here because pyiceberg itself would look them up for a catalog ``otlp-arrow`` (it
+    turns the ``_`` of the name into ``-`` as well), not ``otlp_arrow``. ``uri`` and
+    ``type`` are the setting's."""
+    env = os.environ if env is None else env
+    props: dict[str, str] = {}
+    for name, value in env.items():
+        if name.upper().startswith(REST_ENV_PREFIX) and len(name) > len(REST_ENV_PREFIX):
+            key = name[len(REST_ENV_PREFIX) :].lower().replace("__", ".").replace("_", "-")
+            props[key] = value
+    return props
+
+
+def _check_rest_url(uri: str) -> None:
+    """ConfigError for a REST catalog URL with user-info (``https://token@host``,
+    ``https://id:secret@host``) or a query (``?token=…``): it would be logged and shown, and
+    pyiceberg takes no credentials from it (it appends its paths to the URL). The message
+    shows the URL redacted."""
+    parts = urlsplit(uri)
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"the REST catalog URL {redact_url(uri)} must have no "
+            "credentials and no query (they would be logged and shown): give pyiceberg a "
+            "token or an OAuth2 credential as PYICEBERG_CATALOG__OTLP_ARROW__TOKEN or "
+            "PYICEBERG_CATALOG__OTLP_ARROW__CREDENTIAL (docs/scale-out.md)"
+        )
 
 
 def _check_driver(uri: str) -> None:

@@ -78,10 +78,9 @@ class Committer:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        """Close the catalog's database connections (a SQL catalog's pool; nothing else)."""
-        engine = getattr(self.catalog, "engine", None)
-        if engine is not None:
-            engine.dispose()
+        """Close the catalog's connections (a SQL catalog's pool, a REST catalog's HTTP
+        session)."""
+        self.catalog.close()
 
     # -- tables ---------------------------------------------------------------------------
 
