@@ -13,14 +13,24 @@ from otlp_arrow.config.fields import _setting
 _CATALOG = re.compile(r"(sqlite|postgresql|mysql)(\+\w+)?://.*|https?://\S+")
 
 
-def _parse_catalog(value: Any) -> str:
-    text = str(value).strip()
-    if re.match(r"https?://([^/?#\s]*@|[^?#\s]*[?#])", text):  # a token in it: refused
-        raise ValueError(
+def rest_url_problem(uri: str) -> str | None:
+    """Why the REST catalog URL ``uri`` is refused, or None: user-info (``https://token@h``)
+    or a query (``?token=…``) would be logged and shown, and pyiceberg takes no credentials
+    from it (it appends its paths to the URL)."""
+    if re.match(r"https?://([^/?#\s]*@|[^?#\s]*[?#])", uri):
+        return (
             "credentials or a query in a REST catalog URL are not allowed (they would be logged "
             "and shown); pyiceberg takes a token or an OAuth2 credential from "
-            "PYICEBERG_CATALOG__OTLP_ARROW__TOKEN or PYICEBERG_CATALOG__OTLP_ARROW__CREDENTIAL"
+            "PYICEBERG_CATALOG__OTLP_ARROW__TOKEN or PYICEBERG_CATALOG__OTLP_ARROW__CREDENTIAL "
+            "(docs/scale-out.md)"
         )
+    return None
+
+
+def _parse_catalog(value: Any) -> str:
+    text = str(value).strip()
+    if problem := rest_url_problem(text):
+        raise ValueError(problem)
     if re.match(r"[a-z+]+://[^/@\s]*:[^/@\s]*@", text):  # shown in logs and `config`: refused
         raise ValueError(
             "credentials in the URI are not allowed (they would be logged and shown); "

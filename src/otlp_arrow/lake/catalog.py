@@ -11,10 +11,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pyarrow.fs as pafs
 
+from otlp_arrow.config.lake import rest_url_problem
 from otlp_arrow.config.values import redact_url
 from otlp_arrow.errors import ConfigError
 
@@ -106,18 +106,10 @@ def rest_properties(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def _check_rest_url(uri: str) -> None:
-    """ConfigError for a REST catalog URL with user-info (``https://token@host``,
-    ``https://id:secret@host``) or a query (``?token=…``): it would be logged and shown, and
-    pyiceberg takes no credentials from it (it appends its paths to the URL). The message
-    shows the URL redacted."""
-    parts = urlsplit(uri)
-    if "@" in parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(
-            f"the REST catalog URL {redact_url(uri)} must have no "
-            "credentials and no query (they would be logged and shown): give pyiceberg a "
-            "token or an OAuth2 credential as PYICEBERG_CATALOG__OTLP_ARROW__TOKEN or "
-            "PYICEBERG_CATALOG__OTLP_ARROW__CREDENTIAL (docs/scale-out.md)"
-        )
+    """ConfigError for a REST catalog URL the setting refuses too (``rest_url_problem``),
+    showing the URL redacted."""
+    if problem := rest_url_problem(uri):
+        raise ConfigError(f"the REST catalog URL {redact_url(uri)}: {problem}")
 
 
 def _check_driver(uri: str) -> None:
