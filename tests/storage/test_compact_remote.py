@@ -218,3 +218,51 @@ def test_the_service_compacts_the_hours_that_ended_in_its_bucket(s3: S3, tmp_pat
     assert len(_objects(s3, "metrics")) == len(inputs) + 1  # inputs kept for the grace period
     assert _seen(s3, spool, "metrics") == before
     assert not stale.exists()
+
+
+KILLED_COMPACTOR = """
+import sys, time
+from pathlib import Path
+from otlp_arrow.storage import compact_remote
+from otlp_arrow.storage.objects import Bucket, open_bucket
+
+def stalled_upload(self, local, relative):
+    print("uploading", flush=True)  # the merged file is written in the scratch space
+    time.sleep(600)  # killed here
+
+Bucket.upload = stalled_upload
+uri, scratch = sys.argv[1:]
+compact_remote.compact_signal(open_bucket(uri), "traces", Path(scratch), settle_s=None)
+"""
+
+
+def test_a_compactor_killed_mid_merge_leaves_nothing_visible_and_the_next_pass_recovers(
+    s3: S3, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    _write(s3, spool, rounds=3)
+    before = _seen(s3, spool, "traces")
+    inputs = _objects(s3, "traces")
+    scratch = tmp_path / "scratch"
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_COMPACTOR, s3.uri, str(scratch)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as killed:
+        try:
+            assert killed.stdout is not None and killed.stdout.readline() == "uploading\n"
+        finally:
+            killed.kill()  # SIGKILL where the platform has it
+            killed.wait(30)
+    assert list(scratch.rglob("*.tmp"))  # its merged file, never uploaded
+    assert _objects(s3, "traces") == inputs  # nothing new visible in the bucket
+    assert _seen(s3, spool, "traces") == before
+    bucket = open_bucket(s3.uri)
+    busy = compact_remote.compact_signal(bucket, "traces", scratch, settle_s=None)
+    assert busy.partitions_busy == 1 and busy.files_merged == 0  # its lease still holds
+    time.sleep(2.2)  # then the lease (1 s here) expires
+    done = compact_remote.compact_signal(bucket, "traces", scratch, settle_s=None, lease_s=1)
+    assert done.files_merged == len(inputs) and done.files_written == 1
+    assert not list(scratch.rglob("*.tmp"))  # the killed one's file is gone too
+    assert not [k for k in s3.keys("otel/") if compact_remote.LEASE_PREFIX in k]
+    assert _seen(s3, spool, "traces") == before
