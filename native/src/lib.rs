@@ -28,6 +28,8 @@ mod python_encode;
 #[cfg(feature = "python")]
 mod sdk;
 #[cfg(feature = "python")]
+mod sdk_logs;
+#[cfg(feature = "python")]
 mod sdk_metrics;
 #[cfg(feature = "python")]
 mod sdk_spans;

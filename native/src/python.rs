@@ -108,6 +108,13 @@ fn sdk_metrics(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Option<Decod
     Ok(decode_sdk(py, Signal::Metrics, request.ok()))
 }
 
+/// SDK `ReadableLogRecord`s to the logs columns (`crate::sdk_logs`), as [`sdk_spans`].
+#[pyfunction]
+fn sdk_logs(py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
+    let request = crate::sdk_logs::encode_logs(records);
+    Ok(decode_sdk(py, Signal::Logs, request.ok()))
+}
+
 /// Decode the request an SDK reader wrote, with the GIL released; `None` if there is none,
 /// or if the decoder would refuse a row of it (the Python collector then says why).
 fn decode_sdk(py: Python<'_>, signal: Signal, request: Option<Vec<u8>>) -> Option<DecodedTuple> {
@@ -135,6 +142,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_function(wrap_pyfunction!(sdk_spans, m)?)?;
     m.add_function(wrap_pyfunction!(sdk_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(sdk_logs, m)?)?;
     m.add_class::<ExportedArray>()?;
     m.add("SIGNALS", ("traces", "logs", "metrics"))?;
     m.add_class::<Encoder>()?;

@@ -14,7 +14,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use crate::encode::pb::{Writer, I32, VARINT};
+use crate::encode::pb::{Open, Writer, I32, VARINT};
 
 /// This batch is for the Python collector to convert (see the module docs).
 pub struct Unhandled;
@@ -26,6 +26,63 @@ impl From<PyErr> for Unhandled {
 }
 
 pub type Walk<T = ()> = Result<T, Unhandled>;
+
+/// Items (spans, log records) in their input order under `ResourceX`/`ScopeX` messages: one
+/// per run of consecutive items of the same resource and scope (by identity, as the Python
+/// collector groups them), so the decoded rows keep the input order. The field numbers are
+/// the same for spans and logs (request: 1; resource: 1, scopes: 2, schema URL: 3; scope: 1,
+/// items: 2, schema URL: 3).
+#[derive(Default)]
+pub struct Runs {
+    group: Option<(usize, usize)>,
+    resource: Option<(Open, String)>,
+    scope: Option<(Open, String)>,
+}
+
+impl Runs {
+    /// Open the messages of the next item's `resource` and `scope` if they are not the open ones.
+    pub fn enter(
+        &mut self,
+        w: &mut Writer,
+        resource: &Bound<'_, PyAny>,
+        scope: &Bound<'_, PyAny>,
+    ) -> Walk {
+        // the objects are alive (their items hold them) for the whole walk: ids are stable
+        let key = (resource.as_ptr() as usize, scope.as_ptr() as usize);
+        if self.group.map(|g| g.0) != Some(key.0) {
+            self.close_scope(w);
+            if let Some((open, schema)) = self.resource.take() {
+                w.bytes_nz(3, schema.as_bytes());
+                w.close(open);
+            }
+            let open = w.open(1, 3);
+            self.resource = Some((open, self::resource(w, resource)?));
+        }
+        if self.group != Some(key) {
+            self.close_scope(w);
+            let open = w.open(2, 3);
+            self.scope = Some((open, self::scope(w, scope)?));
+            self.group = Some(key);
+        }
+        Ok(())
+    }
+
+    fn close_scope(&mut self, w: &mut Writer) {
+        if let Some((open, schema)) = self.scope.take() {
+            w.bytes_nz(3, schema.as_bytes());
+            w.close(open);
+        }
+    }
+
+    /// Close what is open (after the last item).
+    pub fn finish(mut self, w: &mut Writer) {
+        self.close_scope(w);
+        if let Some((open, schema)) = self.resource.take() {
+            w.bytes_nz(3, schema.as_bytes());
+            w.close(open);
+        }
+    }
+}
 
 /// `Resource` (field 1 of `ResourceSpans`/`ResourceMetrics`): its attributes; returns its
 /// schema URL.
@@ -85,17 +142,24 @@ fn key_value(w: &mut Writer, field: u32, key: &Bound<'_, PyAny>, value: &Bound<'
     w.bytes_nz(1, text(key)?.as_bytes());
     let inner = w.open(2, 1);
     if value.is_exact_instance_of::<PyTuple>() || value.is_exact_instance_of::<PyList>() {
-        let array = w.open(5, 2);
-        for item in value.try_iter()? {
-            let slot = w.open(1, 1);
-            scalar(w, &item?)?; // nested sequences: Unhandled (the SDK stores flat ones)
-            w.close(slot);
-        }
-        w.close(array);
+        array(w, value)?;
     } else {
         scalar(w, value)?;
     }
     w.close(inner);
+    w.close(open);
+    Ok(())
+}
+
+/// A flat `tuple`/`list` as the `array_value` member of an `AnyValue` (nested sequences:
+/// Unhandled; the SDK stores flat ones).
+pub fn array(w: &mut Writer, items: &Bound<'_, PyAny>) -> Walk {
+    let open = w.open(5, 2);
+    for item in items.try_iter()? {
+        let slot = w.open(1, 1);
+        scalar(w, &item?)?;
+        w.close(slot);
+    }
     w.close(open);
     Ok(())
 }

@@ -16,7 +16,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::encode::pb::Writer;
-use crate::sdk::{self, attributes, count, fixed32, optional_text, text, time, Unhandled, Walk};
+use crate::sdk::{attributes, count, fixed32, optional_text, text, time, Runs, Unhandled, Walk};
 
 const HAS_IS_REMOTE: u32 = 0x100; // SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 const IS_REMOTE: u32 = 0x200; // SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
@@ -25,48 +25,17 @@ const IS_REMOTE: u32 = 0x200; // SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 pub fn encode_spans(spans: &Bound<'_, PyAny>) -> Walk<Vec<u8>> {
     let py = spans.py();
     let mut w = Writer::default();
-    let mut group: Option<(usize, usize)> = None; // (resource, scope) by identity
-    let mut resource_spans = None;
-    let mut scope_spans = None;
-    let mut schema_urls: (String, String) = (String::new(), String::new());
+    let mut runs = Runs::default();
     for span in spans.try_iter()? {
         let span = span?;
         let resource = span.getattr(intern!(py, "resource"))?;
         let scope = span.getattr(intern!(py, "instrumentation_scope"))?;
-        let key = (resource.as_ptr() as usize, scope.as_ptr() as usize);
-        if group.map(|g| g.0) != Some(key.0) {
-            if let Some(open) = scope_spans.take() {
-                w.bytes_nz(3, schema_urls.1.as_bytes());
-                w.close(open);
-            }
-            if let Some(open) = resource_spans.take() {
-                w.bytes_nz(3, schema_urls.0.as_bytes());
-                w.close(open);
-            }
-            resource_spans = Some(w.open(1, 3));
-            schema_urls.0 = sdk::resource(&mut w, &resource)?;
-        }
-        if group != Some(key) {
-            if let Some(open) = scope_spans.take() {
-                w.bytes_nz(3, schema_urls.1.as_bytes());
-                w.close(open);
-            }
-            scope_spans = Some(w.open(2, 3));
-            schema_urls.1 = sdk::scope(&mut w, &scope)?;
-            group = Some(key);
-        }
+        runs.enter(&mut w, &resource, &scope)?;
         let open = w.open(2, 2);
         write_span(&mut w, &span)?;
         w.close(open);
     }
-    if let Some(open) = scope_spans {
-        w.bytes_nz(3, schema_urls.1.as_bytes());
-        w.close(open);
-    }
-    if let Some(open) = resource_spans {
-        w.bytes_nz(3, schema_urls.0.as_bytes());
-        w.close(open);
-    }
+    runs.finish(&mut w);
     Ok(w.buf)
 }
 

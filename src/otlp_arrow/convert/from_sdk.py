@@ -2,8 +2,8 @@
 
 The result is exactly what the official OTLP encoder
 (``opentelemetry.exporter.otlp.proto.common``) would send for the same objects; the tests
-use that encoder as the oracle. Spans and metrics are read by the native core when it is
-built (``convert.native.convert_sdk_spans`` / ``convert_sdk_metrics``, the same tables); these
+use that encoder as the oracle. The native core reads the SDK objects when it is built
+(``convert.native.convert_sdk_spans`` / ``_metrics`` / ``_logs``, the same tables); these
 collectors are its specification and its fallback.
 """
 
@@ -28,7 +28,7 @@ from otlp_arrow.convert._columns import Converted, ResourceScope
 from otlp_arrow.convert._logs import LogColumns
 from otlp_arrow.convert._metrics import MetricColumns
 from otlp_arrow.convert._spans import SpanColumns
-from otlp_arrow.convert.native import convert_sdk_metrics, convert_sdk_spans
+from otlp_arrow.convert.native import convert_sdk_logs, convert_sdk_metrics, convert_sdk_spans
 from otlp_arrow.errors import ConversionError, InputTypeError
 from otlp_arrow.schema import Signal
 
@@ -303,6 +303,5 @@ def convert_sdk(signal: Signal, data: Any) -> Converted | None:
                 f"item {i} of the sequence: expected a {item_type.__name__}, got "
                 f"{type(item).__module__}.{type(item).__qualname__}"
             )
-    if signal == "traces" and (native := convert_sdk_spans(list(data))) is not None:
-        return native  # the same table, read by the native core (convert.native)
-    return convert(data)
+    native = (convert_sdk_spans if signal == "traces" else convert_sdk_logs)(list(data))
+    return native or convert(data)  # the same table, read by the native core if it can

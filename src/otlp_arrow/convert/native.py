@@ -101,6 +101,12 @@ def convert_sdk_metrics(data: Any) -> Converted | None:
     return _sdk("metrics", "sdk_metrics", data)
 
 
+def convert_sdk_logs(records: list[Any]) -> Converted | None:
+    """SDK ``ReadableLogRecord``s read by the native core (``native/src/sdk_logs.rs``), as
+    :func:`convert_sdk_spans` (the collector: ``from_sdk.logs_to_arrow``)."""
+    return _sdk("logs", "sdk_logs", records)
+
+
 def _sdk(signal: Signal, reader: str, data: Any) -> Converted | None:
     if _NATIVE is None or signal not in NATIVE_SIGNALS:
         return None
