@@ -97,22 +97,31 @@ fn decode_json(
 /// spans the decoder would refuse a row of: the collector says why in its own words).
 #[pyfunction]
 fn sdk_spans(py: Python<'_>, spans: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
-    let request = crate::sdk_spans::encode_spans(spans);
-    Ok(decode_sdk(py, Signal::Traces, request.ok()))
+    let request = walk(|| crate::sdk_spans::encode_spans(spans));
+    Ok(decode_sdk(py, Signal::Traces, request))
 }
 
 /// An SDK `MetricsData` to the metrics columns (`crate::sdk_metrics`), as [`sdk_spans`].
 #[pyfunction]
 fn sdk_metrics(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
-    let request = crate::sdk_metrics::encode_metrics(data);
-    Ok(decode_sdk(py, Signal::Metrics, request.ok()))
+    let request = walk(|| crate::sdk_metrics::encode_metrics(data));
+    Ok(decode_sdk(py, Signal::Metrics, request))
 }
 
 /// SDK `ReadableLogRecord`s to the logs columns (`crate::sdk_logs`), as [`sdk_spans`].
 #[pyfunction]
 fn sdk_logs(py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<Option<DecodedTuple>> {
-    let request = crate::sdk_logs::encode_logs(records);
-    Ok(decode_sdk(py, Signal::Logs, request.ok()))
+    let request = walk(|| crate::sdk_logs::encode_logs(records));
+    Ok(decode_sdk(py, Signal::Logs, request))
+}
+
+/// Run an SDK reader; `None` when it leaves the objects to the Python collector, and also if
+/// it panicked (a defect: the collector converts them instead; no panic reaches Python).
+fn walk(read: impl FnOnce() -> crate::sdk::Walk<Vec<u8>>) -> Option<Vec<u8>> {
+    // AssertUnwindSafe: on a panic the reader's half-written buffer is dropped, unused
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// Decode the request an SDK reader wrote, with the GIL released; `None` if there is none,
