@@ -94,6 +94,8 @@ def test_small_objects_are_merged_and_every_reader_sees_each_row_once(
     assert (again.files_merged, again.inputs_deleted) == (0, len(inputs))
     assert _objects(s3, name) == [merged]
     assert _seen(s3, spool, name) == before
+    idle = compact_remote.compact_signal(bucket, name, spool, settle_s=None, grace_s=0)
+    assert (idle.partitions_leased, idle.files_merged, idle.inputs_deleted) == (0, 0, 0)
     assert not [k for k in s3.keys("otel/") if compact_remote.LEASE_PREFIX in k]  # released
 
 

@@ -56,6 +56,7 @@ TIE_ATTEMPTS = 3
 
 @dataclass
 class CompactStats(compact.CompactStats):
+    partitions_leased: int = 0  # worked on under a lease
     partitions_busy: int = 0  # left to another compactor's lease
 
 
@@ -113,17 +114,22 @@ def compact_signal(
     by_dir: dict[Path, list[FileInfo]] = {}
     for info in bucket.list_files(signal, SEALED_SUFFIX):
         by_dir.setdefault(info.path.parent, []).append(info)
-    for directory in by_dir:
+    for directory, listed in by_dir.items():
         if settle_s is not None and not compact.settled(directory, now, settle_s):
             continue
+        if not _inputs_due(bucket, listed, now, grace_s) and not _groups_due(
+            bucket, signal, listed, small_bytes, guard
+        ):
+            continue  # nothing to do there: no lease, no requests
         for attempt in range(TIE_ATTEMPTS):
             with _lease(bucket, directory.as_posix(), lease_s) as held:
                 if isinstance(held, float):
-                    infos = bucket.list_files(directory.as_posix(), SEALED_SUFFIX)
-                    _delete_inputs(bucket, infos, now, grace_s, stats)
-                    _compact_dir(
-                        bucket, signal, infos, scratch, held, small_bytes, guard, grace_s, stats
-                    )
+                    stats.partitions_leased += 1
+                    infos = bucket.list_files(directory.as_posix(), SEALED_SUFFIX)  # again
+                    for key in _inputs_due(bucket, infos, now, grace_s):
+                        stats.inputs_deleted += bucket.delete(key.as_posix())
+                    for group, key in _groups_due(bucket, signal, infos, small_bytes, guard):
+                        _merge(bucket, signal, group, infos, key, scratch, held, grace_s, stats)
                     break
             if held == "busy" or attempt == TIE_ATTEMPTS - 1:
                 stats.partitions_busy += 1
@@ -196,39 +202,32 @@ def _leases(bucket: Bucket, partition: str) -> dict[str, float]:
     }
 
 
-def _delete_inputs(
-    bucket: Bucket, infos: list[FileInfo], now: float, grace_s: float, stats: CompactStats
-) -> None:
+def _inputs_due(bucket: Bucket, infos: list[FileInfo], now: float, grace_s: float) -> list[Path]:
+    """The keys among ``infos`` that a merged object older than ``grace_s`` names: to delete."""
     present = {info.path for info in infos}
+    due = []
     for info in infos:
-        if not compact.is_merged(info.path) or info.mtime + grace_s > now:
-            continue
-        for name in inputs_of(bucket, info):
-            key = info.path.parent / name
-            if key in present and bucket.delete(key.as_posix()):
-                stats.inputs_deleted += 1
+        if compact.is_merged(info.path) and info.mtime + grace_s <= now:
+            due += [k for n in inputs_of(bucket, info) if (k := info.path.parent / n) in present]
+    return due
 
 
-def _compact_dir(
-    bucket: Bucket,
-    signal: str,
-    infos: list[FileInfo],
-    scratch: Path,
-    deadline: float,
-    small_bytes: int,
-    guard: Guard | None,
-    grace_s: float,
-    stats: CompactStats,
-) -> None:
+def _groups_due(
+    bucket: Bucket, signal: str, infos: list[FileInfo], small_bytes: int, guard: Guard | None
+) -> list[tuple[list[FileInfo], Path]]:
+    """The groups of small objects among ``infos`` to merge, with the merged object's key (not
+    merged already; with forwarding, only forwarded ones, and only where the merged name
+    counts as sent too)."""
     skip = covered(bucket, infos)
     if guard is not None:
         skip |= set(guard.unforwarded(signal, infos))
     small = [i for i in infos if i.path not in skip and i.size < small_bytes]
+    due = []
     for group in compact.groups(small):
         target = compact.merged_path([i.path for i in group])
-        if guard is not None and guard.unforwarded(signal, [FileInfo(target, 0, 0.0)]):
-            continue  # the forwarder would count the merged object as new: wait
-        _merge(bucket, signal, group, infos, target, scratch, deadline, grace_s, stats)
+        if guard is None or not guard.unforwarded(signal, [FileInfo(target, 0, 0.0)]):
+            due.append((group, target))
+    return due
 
 
 def _merge(
@@ -245,6 +244,7 @@ def _merge(
     group = _within_memory(bucket, group)
     if len(group) < 2:
         return
+    # the kept ones are the first of the group: the merged name (its oldest stem) still fits
     present = {info.path.name for info in infos}
     names = {info.path.name for info in group}
     for info in group:
