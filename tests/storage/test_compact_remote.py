@@ -268,3 +268,25 @@ def test_a_compactor_killed_mid_merge_leaves_nothing_visible_and_the_next_pass_r
     assert not list(scratch.rglob("*.tmp"))  # the killed one's file is gone too
     assert not [k for k in s3.keys("otel/") if compact_remote.LEASE_PREFIX in k]
     assert _seen(s3, spool, "traces") == before
+
+
+def test_readers_read_merged_footers_only_while_an_input_may_be_listed(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    _write(s3, spool, rounds=3)
+    before = _seen(s3, spool, "logs")
+    inputs = _objects(s3, "logs")
+    kept = tmp_path / "an-input.parquet"  # for later: an input uploaded again
+    s3.client.download_file(s3.bucket, inputs[0], str(kept))
+    bucket = open_bucket(s3.uri)
+    compact_remote.compact_signal(bucket, "logs", spool, settle_s=None, grace_s=0)
+    reads: list[object] = []
+    real = compact_remote.inputs_of
+    monkeypatch.setattr(compact_remote, "inputs_of", lambda *a: reads.append(a) or real(*a))
+    assert _seen(s3, spool, "logs") == before
+    assert reads == []  # a compacted partition: no footer read
+    # a writer down across the merge uploads an input again when it restarts
+    s3.client.upload_file(str(kept), s3.bucket, inputs[0])
+    assert _seen(s3, spool, "logs") == before  # read once: the merged object names it
+    assert reads

@@ -62,12 +62,27 @@ class CompactStats(compact.CompactStats):
 
 def covered(bucket: Bucket, objects: Sequence[FileInfo]) -> set[Path]:
     """The keys among ``objects`` (listed by ``Bucket.list_files``) whose rows a merged object
-    among them holds: what readers skip. Each merged object's footer is read once (kept)."""
-    present = {info.path for info in objects}
-    out: set[Path] = set()
+    among them holds: what readers skip.
+
+    A merged object's footer (one GET, then kept) is read only while one of its inputs may
+    be listed: inputs are always small, and a merged input is older than what merged it, so
+    a partition holding a small object that is not merged, or a small merged one not newer
+    than it. Once the inputs are deleted, a partition of merged objects costs no request."""
+    by_dir: dict[Path, list[FileInfo]] = {}
     for info in objects:
-        if compact.is_merged(info.path):
-            out.update(p for n in inputs_of(bucket, info) if (p := info.path.parent / n) in present)
+        by_dir.setdefault(info.path.parent, []).append(info)
+    out: set[Path] = set()
+    for infos in by_dir.values():
+        present = {info.path for info in infos}
+        small = [info for info in infos if info.size < fmt.SMALL_FILE_BYTES]
+        for merged in infos:
+            if not compact.is_merged(merged.path) or not any(
+                o.path != merged.path and (not compact.is_merged(o.path) or o.mtime <= merged.mtime)
+                for o in small
+            ):
+                continue
+            parent = merged.path.parent
+            out.update(p for n in inputs_of(bucket, merged) if (p := parent / n) in present)
     return out
 
 
@@ -103,8 +118,10 @@ def compact_signal(
 ) -> CompactStats:
     """Compact every partition of ``signal`` in ``bucket`` whose hour ended ``settle_s`` ago
     (None: also the current hour's), each under a lease; delete the inputs of merged objects
-    older than ``grace_s``. ``scratch`` is a local directory for the merged file."""
+    older than ``grace_s``. ``scratch`` is a local directory for the merged file. Objects
+    below ``small_bytes`` are merged (at most ``SMALL_FILE_BYTES``: readers rely on it)."""
     signal = as_signal(signal)
+    small_bytes = min(small_bytes, fmt.SMALL_FILE_BYTES)
     now = time.time() if now is None else now
     stats = CompactStats()
     if is_iceberg_table(bucket, signal):
