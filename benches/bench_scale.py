@@ -9,8 +9,8 @@ ids stay as random as the shop's — no replica sorts apart from the others).
 1. Ingest, the product's own path: ``OtlpLibrary(output_dir="s3://bench/otel")`` (what
    ``serve`` runs) takes the spans in 1,000-span batches, writes its spool, rotates at
    ``rotate_bytes``, seals to Parquet and uploads to a moto server (``tests/s3_server.py``)
-   through pyarrow's S3 client. No compaction: objects in a bucket are not rewritten (the
-   service compacts local outputs only), so the bucket holds what ``serve`` leaves there.
+   through pyarrow's S3 client. Not compacted yet: ``serve`` compacts an hour's objects once
+   it ended, so the bucket holds what ``serve`` leaves there within the hour.
 2. OTLP/JSON Lines of the same spans, one 1,000-span request per line, for the peer.
 3. The three questions through ``connect`` (best of ``--repeat``), the trace lookup taken
    apart and tried over variants of the same spans (``benches/scale_lookup.py``; the objects
@@ -19,6 +19,9 @@ ids stay as random as the shop's — no replica sorts apart from the others).
    objects, byte for byte (Spark's S3 reading is not in this branch); best of ``--repeat``.
 5. DuckDB ``read_json`` over the JSON Lines, each question once (minutes per run; skipped,
    with part 2, by ``--no-peer``).
+6. With ``--compact-bucket``: the bucket compacted in place by the product's compactor
+   (``storage.compact_remote``, what ``serve`` runs once the hour ended), then the questions
+   through ``connect`` again.
 
 Usage: ``PYTHONPATH=. .venv/bin/python benches/bench_scale.py [--spans N]``.
 """
@@ -197,6 +200,41 @@ def run(args: argparse.Namespace, work: Path, moto: MotoServer) -> None:
     if not args.no_peer:
         peer_questions(base, copies, work, wanted, results)
     report(results, total, objects)
+    if args.compact_bucket:
+        compact_bucket(bucket, work, total, ours, args.repeat, results)
+
+
+def compact_bucket(
+    bucket: Any,
+    work: Path,
+    total: int,
+    ours: dict[str, Callable[[], Any]],
+    repeat: int,
+    before: dict[str, dict[str, tuple[float, Any]]],
+) -> None:
+    """Part 6: compact the bucket in place, then ask ``connect`` the questions again."""
+    from otlp_arrow.storage import compact_remote
+
+    start = time.perf_counter()
+    done = compact_remote.compact_signal(
+        bucket, "traces", work / "scratch", settle_s=None, grace_s=0
+    )
+    took = time.perf_counter() - start
+    say(
+        f"compacted in the bucket: {done.files_merged} objects into {done.files_written} "
+        f"({done.rows:,} rows) in {took:.0f} s ({done.rows / max(took, 1e-9):,.0f} spans/s)"
+    )
+    objects = len(describe_objects(bucket, total))
+    results: dict[str, dict[str, tuple[float, Any]]] = {}
+    for label, action in ours.items():
+        action()  # the first answer reads the new objects' footers
+        results.setdefault(label, {})["connect"] = timed(action, repeat)
+        equal = same(results[label]["connect"][1], before[label]["connect"][1])
+        say(
+            f"compacted, connect: {label}: {results[label]['connect'][0] * 1e3:.0f} ms, "
+            f"{'the same answer' if equal else 'ANSWER DIFFERS'}"
+        )
+    report(results, total, objects)
 
 
 def peer_questions(
@@ -268,6 +306,9 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the JSON Lines (2, 5)")
     parser.add_argument(
         "--compacted", action="store_true", help="also the lookup over compacted objects"
+    )
+    parser.add_argument(
+        "--compact-bucket", action="store_true", help="then compact the bucket and ask again (6)"
     )
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "otlp-arrow-bench"
