@@ -105,9 +105,9 @@ def test_what_the_native_core_is_not_sure_of_goes_to_the_collector(
 ) -> None:
     [span] = sdk_data.spans()[:1]
     for odd in (2**64, b"raw", None, {"k": "v"}, "\ud800", ("a", ("b",))):
-        span._attributes = {"ok": 1, "odd": odd}  # type: ignore[attr-defined]
+        span._attributes = {"ok": 1, "odd": odd}
         assert convert_sdk_spans([span]) is None, odd
-    span._attributes = {"ok": 1, "huge": 2**70}  # type: ignore[attr-defined]
+    span._attributes = {"ok": 1, "huge": 2**70}
     with caplog.at_level(logging.WARNING):
         converted = convert_sdk("traces", [span])
     assert converted is not None

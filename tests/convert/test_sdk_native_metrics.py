@@ -165,7 +165,7 @@ def test_an_unknown_metric_type_goes_to_the_collector(caplog: pytest.LogCaptureF
             ResourceMetrics(
                 RESOURCES[0], [ScopeMetrics(SCOPES[1], [Metric("m", "", "", Odd())], "")], ""
             )
-        ]  # type: ignore[arg-type]
+        ]
     )
     assert convert_sdk_metrics(data) is None
     with caplog.at_level(logging.WARNING):

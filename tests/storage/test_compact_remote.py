@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -283,7 +284,12 @@ def test_readers_read_merged_footers_only_while_an_input_may_be_listed(
     compact_remote.compact_signal(bucket, "logs", spool, settle_s=None, grace_s=0)
     reads: list[object] = []
     real = compact_remote.inputs_of
-    monkeypatch.setattr(compact_remote, "inputs_of", lambda *a: reads.append(a) or real(*a))
+
+    def counted(*args: Any) -> frozenset[str]:
+        reads.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(compact_remote, "inputs_of", counted)
     assert _seen(s3, spool, "logs") == before
     assert reads == []  # a compacted partition: no footer read
     # a writer down across the merge uploads an input again when it restarts
