@@ -60,7 +60,9 @@ class LakeSettings:
         _parse_catalog,
         "Commit every sealed Parquet file to an Apache Iceberg table (one per signal: "
         "`traces`, `metrics`, `logs`; the warehouse is `output_dir`) in this catalog: a SQL "
-        "catalog URI (`sqlite:///path/catalog.db`, `postgresql://...`) or a REST catalog URL. "
+        "catalog URI (`sqlite:///path/catalog.db`, `postgresql://...`) or a REST catalog URL "
+        "(without credentials or a query: a token or credential goes in "
+        "`PYICEBERG_CATALOG__OTLP_ARROW__TOKEN` / `__CREDENTIAL`, see docs/scale-out.md). "
         "Empty: no tables. Retention then works on the tables (see docs/storage.md).",
         allowed="a catalog URI, or empty",
     )
