@@ -34,7 +34,9 @@ pub type Walk<T = ()> = Result<T, Unhandled>;
 /// items: 2, schema URL: 3).
 #[derive(Default)]
 pub struct Runs {
-    group: Option<(usize, usize)>,
+    /// The open run's resource and scope, held: while they are, no other object can take
+    /// their addresses, so `is` compares identities soundly even for temporaries.
+    group: Option<(Py<PyAny>, Py<PyAny>)>,
     resource: Option<(Open, String)>,
     scope: Option<(Open, String)>,
 }
@@ -47,9 +49,12 @@ impl Runs {
         resource: &Bound<'_, PyAny>,
         scope: &Bound<'_, PyAny>,
     ) -> Walk {
-        // the objects are alive (their items hold them) for the whole walk: ids are stable
-        let key = (resource.as_ptr() as usize, scope.as_ptr() as usize);
-        if self.group.map(|g| g.0) != Some(key.0) {
+        let same = |held: &Py<PyAny>, now: &Bound<'_, PyAny>| now.is(held.bind(now.py()));
+        let (same_resource, same_scope) = match &self.group {
+            Some((r, s)) => (same(r, resource), same(s, scope)),
+            None => (false, false),
+        };
+        if !same_resource {
             self.close_scope(w);
             if let Some((open, schema)) = self.resource.take() {
                 w.bytes_nz(3, schema.as_bytes());
@@ -58,11 +63,11 @@ impl Runs {
             let open = w.open(1, 3);
             self.resource = Some((open, self::resource(w, resource)?));
         }
-        if self.group != Some(key) {
+        if !(same_resource && same_scope) {
             self.close_scope(w);
             let open = w.open(2, 3);
             self.scope = Some((open, self::scope(w, scope)?));
-            self.group = Some(key);
+            self.group = Some((resource.clone().unbind(), scope.clone().unbind()));
         }
         Ok(())
     }
