@@ -77,8 +77,11 @@ def ingest(base: pa.Table, copies: int, uri: str, spool: Path) -> float:
 
 
 def describe_objects(bucket: Any, total: int) -> list[Any]:
+    from otlp_arrow.storage.compact import is_merged
+
     infos = bucket.list_files("traces", ".parquet")
     sizes = [i.size for i in infos]
+    merged = sum(is_merged(i.path) for i in infos)
     counts = []
     for info in infos:
         with bucket.filesystem.open_input_file(bucket.path(info.path.as_posix())) as source:
@@ -87,7 +90,7 @@ def describe_objects(bucket: Any, total: int) -> list[Any]:
         f"bucket: {len(infos)} objects, {sum(counts):,} spans ({sum(sizes) / total:.1f} B/span), "
         f"{min(sizes) / 2**20:.1f} / {statistics.median(sizes) / 2**20:.1f} / "
         f"{max(sizes) / 2**20:.1f} MiB min/median/max, {statistics.median(counts):,.0f} spans "
-        "per object (median), stream order (not sorted), not compacted"
+        f"per object (median), {merged} merged by compaction (sorted), the others in stream order"
     )
     if sum(counts) != total:
         raise SystemExit(f"the bucket holds {sum(counts)} spans, {total} were exported")

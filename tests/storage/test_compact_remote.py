@@ -296,3 +296,24 @@ def test_readers_read_merged_footers_only_while_an_input_may_be_listed(
     s3.client.upload_file(str(kept), s3.bucket, inputs[0])
     assert _seen(s3, spool, "logs") == before  # read once: the merged object names it
     assert reads
+
+
+def test_a_group_beyond_the_memory_bound_is_merged_in_several_objects_in_one_pass(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    _write(s3, spool, rounds=5)
+    before = _seen(s3, spool, "traces")
+    inputs = _objects(s3, "traces")
+    sizes = []
+    for key in inputs:
+        local = tmp_path / Path(key).name
+        s3.client.download_file(s3.bucket, key, str(local))
+        meta = pq.read_metadata(local)
+        sizes.append(sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)))
+    monkeypatch.setattr(compact, "MAX_MERGE_BYTES", max(sizes) * 2)  # about two per merge
+    bucket = open_bucket(s3.uri)
+    done = compact_remote.compact_signal(bucket, "traces", spool, settle_s=None, grace_s=0)
+    assert done.files_written > 1  # several merged objects in this one pass
+    assert done.files_merged >= len(inputs) - 1  # at most one input left (a group of one)
+    assert _seen(s3, spool, "traces") == before

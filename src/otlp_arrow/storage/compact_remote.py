@@ -146,7 +146,11 @@ def compact_signal(
                     for key in _inputs_due(bucket, infos, now, grace_s):
                         stats.inputs_deleted += bucket.delete(key.as_posix())
                     for group, key in _groups_due(bucket, signal, infos, small_bytes, guard):
-                        _merge(bucket, signal, group, infos, key, scratch, held, grace_s, stats)
+                        chunks = _chunks(bucket, signal, group, key, guard)
+                        for chunk, target in chunks:
+                            _merge(
+                                bucket, signal, chunk, infos, target, scratch, held, grace_s, stats
+                            )
                     break
             if held == "busy" or attempt == TIE_ATTEMPTS - 1:
                 stats.partitions_busy += 1
@@ -247,6 +251,24 @@ def _groups_due(
     return due
 
 
+def _chunks(
+    bucket: Bucket, signal: str, group: list[FileInfo], target: Path, guard: Guard | None
+) -> Iterator[tuple[list[FileInfo], Path]]:
+    """``group`` cut into merges that fit in memory, each with its merged key: ``target`` for
+    the first, the others named after their own oldest input (with forwarding, only those
+    the forwarder's cursor counts as sent)."""
+    rest = group
+    while len(rest) >= 2:
+        kept, taken = _within_memory(bucket, rest)
+        if len(kept) >= 2:
+            yield kept, target
+        rest = rest[taken:]
+        if len(rest) >= 2:
+            target = compact.merged_path([i.path for i in rest])
+            if guard is not None and guard.unforwarded(signal, [FileInfo(target, 0, 0.0)]):
+                return
+
+
 def _merge(
     bucket: Bucket,
     signal: str,
@@ -258,10 +280,6 @@ def _merge(
     grace_s: float,
     stats: CompactStats,
 ) -> None:
-    group = _within_memory(bucket, group)
-    if len(group) < 2:
-        return
-    # the kept ones are the first of the group: the merged name (its oldest stem) still fits
     present = {info.path.name for info in infos}
     names = {info.path.name for info in group}
     for info in group:
@@ -299,11 +317,12 @@ def _merge(
     log.info("compacted %d objects (%d rows) into %s", len(group), table.num_rows, bucket.url(key))
 
 
-def _within_memory(bucket: Bucket, files: list[FileInfo]) -> list[FileInfo]:
-    """The first of ``files`` whose rows fit in MAX_MERGE_BYTES of Arrow data together."""
+def _within_memory(bucket: Bucket, files: list[FileInfo]) -> tuple[list[FileInfo], int]:
+    """The first of ``files`` whose rows fit in MAX_MERGE_BYTES of Arrow data together, and
+    how many of ``files`` that took (unreadable ones, gone or damaged, are left out)."""
     kept: list[FileInfo] = []
     total = 0
-    for info in files:
+    for taken, info in enumerate(files):
         try:
             with bucket.filesystem.open_input_file(bucket.path(info.path.as_posix())) as source:
                 metadata = pq.ParquetFile(source).metadata
@@ -312,10 +331,10 @@ def _within_memory(bucket: Bucket, files: list[FileInfo]) -> list[FileInfo]:
             continue
         size = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
         if kept and total + size > compact.MAX_MERGE_BYTES:
-            break
+            return kept, taken
         kept.append(info)
         total += size
-    return kept
+    return kept, len(files)
 
 
 class BucketCompactor(compact.Compactor):
