@@ -4,13 +4,18 @@ values plain and odd), for the differential tests of the native SDK readers
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from otlp_arrow.convert.from_sdk import convert_sdk
+from otlp_arrow.errors import ConversionError
 from tests.native_compare import outcome_difference
 
 RESOURCES = [
@@ -56,3 +61,29 @@ def attributes(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def same(native: Any, expected: Any) -> None:
     """The same outcome: schema, columns bit for bit (NaNs too), rejections."""
     assert outcome_difference(expected, native) is None, outcome_difference(expected, native)
+
+
+def agree(
+    signal: Any, data: Any, collector: Callable[[Any], Any], reader: Callable[[Any], Any]
+) -> None:
+    """The Python ``collector``'s outcome for SDK ``data``, the native ``reader``'s when it
+    takes the data, and ``convert_sdk``'s are the same; a ConversionError of the collector is
+    ``convert_sdk``'s too, and the reader then leaves the data to it."""
+    logging.disable(logging.WARNING)  # the collector's "attribute left out" warnings
+    try:
+        try:
+            expected = collector(data)
+        except ConversionError as exc:  # e.g. a time beyond the timestamp range
+            assert reader(data) is None
+            with pytest.raises(ConversionError) as raised:
+                convert_sdk(signal, data)
+            assert str(raised.value) == str(exc)
+            return
+        native = reader(data)
+        converted = convert_sdk(signal, data)
+    finally:
+        logging.disable(logging.NOTSET)
+    if native is not None:
+        same(native, expected)
+    assert converted is not None
+    same(converted, expected)

@@ -19,10 +19,18 @@ from opentelemetry.trace.span import TraceState
 from otlp_arrow import arrow_to_otlp
 from otlp_arrow.convert.from_sdk import convert_sdk, spans_to_arrow
 from otlp_arrow.convert.native import convert_sdk_spans, uses_native
-from otlp_arrow.errors import ConversionError
 from tests import sdk_data
 from tests.otlp_compare import assert_same
-from tests.sdk_strategies import ODD_VALUES, PLAIN_VALUES, RESOURCES, SCOPES, TEXT, attributes, same
+from tests.sdk_strategies import (
+    ODD_VALUES,
+    PLAIN_VALUES,
+    RESOURCES,
+    SCOPES,
+    TEXT,
+    agree,
+    attributes,
+    same,
+)
 
 pytestmark = pytest.mark.skipif(not uses_native("traces"), reason="the native core is not built")
 
@@ -73,24 +81,7 @@ def test_plain_spans_are_read_natively_into_the_collectors_table(spans: list[Any
 
 @given(st.lists(_span(PLAIN_VALUES | ODD_VALUES, odd=True), max_size=4))
 def test_any_spans_give_the_collectors_table_whoever_reads_them(spans: list[Any]) -> None:
-    logging.disable(logging.WARNING)  # the collector's "attribute left out" warnings
-    try:
-        try:
-            expected = spans_to_arrow(spans)
-        except ConversionError as exc:  # a time beyond the timestamp range
-            assert convert_sdk_spans(spans) is None
-            with pytest.raises(ConversionError) as raised:
-                convert_sdk("traces", spans)
-            assert str(raised.value) == str(exc)
-            return
-        native = convert_sdk_spans(spans)
-        converted = convert_sdk("traces", spans)
-    finally:
-        logging.disable(logging.NOTSET)
-    if native is not None:
-        same(native, expected)
-    assert converted is not None
-    same(converted, expected)
+    agree("traces", spans, spans_to_arrow, convert_sdk_spans)
 
 
 def test_the_real_sdks_spans_match_the_official_encoder_on_the_native_route() -> None:

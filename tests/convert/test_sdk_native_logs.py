@@ -5,7 +5,6 @@ the rest (bytes or mapping bodies, odd attribute values) goes to the collector."
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import Any
 
@@ -18,7 +17,7 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.trace import TraceFlags
 
 from otlp_arrow import arrow_to_otlp
-from otlp_arrow.convert.from_sdk import convert_sdk, logs_to_arrow
+from otlp_arrow.convert.from_sdk import logs_to_arrow
 from otlp_arrow.convert.native import convert_sdk_logs, uses_native
 from tests import sdk_data
 from tests.otlp_compare import assert_same
@@ -29,6 +28,7 @@ from tests.sdk_strategies import (
     RESOURCES,
     SCOPES,
     TEXT,
+    agree,
     attributes,
     same,
 )
@@ -74,17 +74,7 @@ def test_plain_records_are_read_natively_into_the_collectors_table(records: list
 
 @given(st.lists(_record(PLAIN_VALUES | ODD_VALUES, ODD_BODIES), max_size=4))
 def test_any_records_give_the_collectors_table_whoever_reads_them(records: list[Any]) -> None:
-    logging.disable(logging.WARNING)  # the collector's "attribute left out" warnings
-    try:
-        expected = logs_to_arrow(records)
-        native = convert_sdk_logs(records)
-        converted = convert_sdk("logs", records)
-    finally:
-        logging.disable(logging.NOTSET)
-    if native is not None:
-        same(native, expected)
-    assert converted is not None
-    same(converted, expected)
+    agree("logs", records, logs_to_arrow, convert_sdk_logs)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

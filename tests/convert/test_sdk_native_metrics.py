@@ -34,7 +34,16 @@ from otlp_arrow.convert.from_sdk import convert_sdk, metrics_to_arrow
 from otlp_arrow.convert.native import convert_sdk_metrics, uses_native
 from tests import sdk_data
 from tests.otlp_compare import assert_same
-from tests.sdk_strategies import ODD_VALUES, PLAIN_VALUES, RESOURCES, SCOPES, TEXT, attributes, same
+from tests.sdk_strategies import (
+    ODD_VALUES,
+    PLAIN_VALUES,
+    RESOURCES,
+    SCOPES,
+    TEXT,
+    agree,
+    attributes,
+    same,
+)
 
 pytestmark = pytest.mark.skipif(not uses_native("metrics"), reason="the native core is not built")
 
@@ -136,17 +145,7 @@ def test_plain_metrics_are_read_natively_into_the_collectors_table(data: Metrics
 
 @given(_data(PLAIN_VALUES | ODD_VALUES))
 def test_any_metrics_give_the_collectors_table_whoever_reads_them(data: MetricsData) -> None:
-    logging.disable(logging.WARNING)  # the collector's "attribute left out" warnings
-    try:
-        expected = metrics_to_arrow(data)
-        native = convert_sdk_metrics(data)
-        converted = convert_sdk("metrics", data)
-    finally:
-        logging.disable(logging.NOTSET)
-    if native is not None:
-        same(native, expected)
-    assert converted is not None
-    same(converted, expected)
+    agree("metrics", data, metrics_to_arrow, convert_sdk_metrics)
 
 
 def test_the_real_sdks_metrics_match_the_official_encoder_on_the_native_route() -> None:
