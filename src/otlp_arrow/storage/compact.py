@@ -29,7 +29,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,7 +235,7 @@ def _merge(
     with contextlib.ExitStack() as claims:
         owned = [i for i in group if claims.enter_context(locks.Claim(i.path))]
         again = covered([i.path for i in fs.list_files(group[0].path.parent, SEALED_SUFFIX)])
-        owned = _within_memory([i for i in owned if i.path not in again])
+        owned, _ = within_memory([i for i in owned if i.path not in again])
         if len(owned) < 2:
             return
         target = merged_path([i.path for i in owned])
@@ -255,22 +255,27 @@ def _merge(
     log.info("compacted %d files (%d rows) into %s", len(owned), rows, target)
 
 
-def _within_memory(files: list[FileInfo]) -> list[FileInfo]:
-    """The first of ``files`` whose rows fit in MAX_MERGE_BYTES of Arrow data together."""
+def within_memory(
+    files: Sequence[FileInfo], metadata_of: Callable[[FileInfo], pq.FileMetaData] | None = None
+) -> tuple[list[FileInfo], int]:
+    """The first of ``files`` whose rows fit in MAX_MERGE_BYTES of Arrow data together (as
+    their footers say; ``metadata_of`` reads one, by default from the local file), and how
+    many of ``files`` that took (unreadable ones, gone or damaged, are left out)."""
+    read = metadata_of or (lambda info: pq.read_metadata(info.path))
     kept: list[FileInfo] = []
     total = 0
-    for info in files:
+    for taken, info in enumerate(files):
         try:
-            metadata = pq.read_metadata(info.path)
+            metadata = read(info)
         except (OSError, pa.ArrowException) as exc:  # gone, or damaged: left as it is
             log.debug("not compacting %s: %s", info.path, exc)
             continue
         size = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
         if kept and total + size > MAX_MERGE_BYTES:
-            break
+            return kept, taken
         kept.append(info)
         total += size
-    return kept
+    return kept, len(files)
 
 
 def merged_table(signal: str, tables: list[pa.Table], names: set[str]) -> pa.Table:

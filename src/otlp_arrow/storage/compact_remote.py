@@ -259,7 +259,7 @@ def _chunks(
     the forwarder's cursor counts as sent)."""
     rest = group
     while len(rest) >= 2:
-        kept, taken = _within_memory(bucket, rest)
+        kept, taken = compact.within_memory(rest, lambda info: _footer(bucket, info))
         if len(kept) >= 2:
             yield kept, target
         rest = rest[taken:]
@@ -317,24 +317,9 @@ def _merge(
     log.info("compacted %d objects (%d rows) into %s", len(group), table.num_rows, bucket.url(key))
 
 
-def _within_memory(bucket: Bucket, files: list[FileInfo]) -> tuple[list[FileInfo], int]:
-    """The first of ``files`` whose rows fit in MAX_MERGE_BYTES of Arrow data together, and
-    how many of ``files`` that took (unreadable ones, gone or damaged, are left out)."""
-    kept: list[FileInfo] = []
-    total = 0
-    for taken, info in enumerate(files):
-        try:
-            with bucket.filesystem.open_input_file(bucket.path(info.path.as_posix())) as source:
-                metadata = pq.ParquetFile(source).metadata
-        except (OSError, pa.ArrowException) as exc:  # gone, or damaged: left as it is
-            log.debug("not compacting %s: %s", info.path, exc)
-            continue
-        size = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
-        if kept and total + size > compact.MAX_MERGE_BYTES:
-            return kept, taken
-        kept.append(info)
-        total += size
-    return kept, len(files)
+def _footer(bucket: Bucket, info: FileInfo) -> pq.FileMetaData:
+    with bucket.filesystem.open_input_file(bucket.path(info.path.as_posix())) as source:
+        return pq.ParquetFile(source).metadata
 
 
 class BucketCompactor(compact.Compactor):
