@@ -121,8 +121,11 @@ def _lease(bucket: Bucket, partition: str, token: str) -> None:
 
 
 def test_a_partition_leased_by_another_compactor_is_left_until_the_lease_expires(
-    s3: S3, tmp_path: Path
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the merge must upload within half its (here 1 s) lease; on a loaded machine it may take
+    # longer, so the compactor's own clock stands still: this test is about the other lease
+    monkeypatch.setattr(compact_remote, "_clock", lambda: 0.0)
     spool = tmp_path / "spool"
     _write(s3, spool, rounds=3)
     bucket = open_bucket(s3.uri)
@@ -135,6 +138,23 @@ def test_a_partition_leased_by_another_compactor_is_left_until_the_lease_expires
     stats = compact_remote.compact_signal(bucket, "traces", spool, settle_s=None, lease_s=1)
     assert stats.files_written == 1 and stats.partitions_busy == 0
     assert not [k for k in s3.keys("otel/") if compact_remote.LEASE_PREFIX in k]
+
+
+def test_a_merge_that_outlasts_half_its_lease_is_not_uploaded(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = tmp_path / "spool"
+    _write(s3, spool, rounds=3)
+    before = sorted(_objects(s3, "traces"))
+    ticks = iter(range(0, 10**6, 400))  # each look at the clock: 400 s later
+    monkeypatch.setattr(compact_remote, "_clock", lambda: float(next(ticks)))
+    bucket = open_bucket(s3.uri)
+    stats = compact_remote.compact_signal(bucket, "traces", spool, settle_s=None, lease_s=600)
+    assert stats.partitions_leased == 1 and stats.files_written == 0
+    assert sorted(_objects(s3, "traces")) == before  # nothing merged, nothing deleted
+    assert not [k for k in s3.keys("otel/") if compact_remote.LEASE_PREFIX in k]
+    assert "outlasted its lease" in caplog.text
+    assert not list(spool.glob("**/*.tmp"))  # the scratch file is gone too
 
 
 def test_compactors_racing_on_one_bucket_merge_each_object_once(s3: S3, tmp_path: Path) -> None:
@@ -240,8 +260,9 @@ compact_remote.compact_signal(open_bucket(uri), "traces", Path(scratch), settle_
 
 
 def test_a_compactor_killed_mid_merge_leaves_nothing_visible_and_the_next_pass_recovers(
-    s3: S3, tmp_path: Path
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(compact_remote, "_clock", lambda: 0.0)  # its own 1 s lease: see above
     spool = tmp_path / "spool"
     _write(s3, spool, rounds=3)
     before = _seen(s3, spool, "traces")
