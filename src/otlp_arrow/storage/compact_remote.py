@@ -186,7 +186,7 @@ def _lease(bucket: Bucket, partition: str, lease_s: float) -> Iterator[float | s
     put in the same second (see the module docstring)."""
     name = f"{LEASE_PREFIX}{secrets.token_hex(8)}"
     path = bucket.path(f"{partition}/{name}")
-    started = time.monotonic()
+    started = _clock()
     try:
         with bucket.filesystem.open_output_stream(path) as sink:
             sink.write(f"compacting since {time.time():.0f}\n".encode())
