@@ -104,6 +104,20 @@ impl<'a> DictStrings<'a> {
         Ok(())
     }
 
+    /// Push `value` `times` times (hashed once).
+    pub fn push_n(&mut self, value: &'a str, times: usize) -> Result<()> {
+        let index = self.intern(value)?;
+        self.push_index_n(index, times);
+        Ok(())
+    }
+
+    pub fn push_index_n(&mut self, index: i32, times: usize) {
+        self.indices.extend(std::iter::repeat_n(index, times));
+        if let Some(nulls) = &mut self.nulls {
+            nulls.append_n_non_nulls(times);
+        }
+    }
+
     #[inline]
     pub fn push_index(&mut self, index: i32) {
         self.indices.push(index);
@@ -136,6 +150,15 @@ impl<'a> DictStrings<'a> {
 
     pub fn len(&self) -> usize {
         self.indices.len()
+    }
+
+    /// Append the indices pushed since `start` (all non-null) again, `times` times.
+    pub fn repeat_tail(&mut self, start: usize, times: usize) {
+        let added = (self.indices.len() - start) * times;
+        crate::any_column::repeat_tail(&mut self.indices, start, times);
+        if let Some(nulls) = &mut self.nulls {
+            nulls.append_n_non_nulls(added);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

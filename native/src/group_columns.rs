@@ -37,11 +37,9 @@ pub struct SharedColumn<'a> {
 
 impl SharedColumn<'_> {
     pub fn repeat(&mut self, group: usize, rows: usize) {
-        for _ in 0..rows {
-            match self.per_group[group] {
-                Some(index) => self.dict.push_index(index),
-                None => self.dict.push_null(),
-            }
+        match self.per_group[group] {
+            Some(index) => self.dict.push_index_n(index, rows),
+            None => (0..rows).for_each(|_| self.dict.push_null()),
         }
     }
 

@@ -5,6 +5,7 @@
 //! the parsed message (the Python converter is the specification; a differential test holds
 //! the two together). No Python objects, no I/O, no threads in here.
 
+pub mod any_column;
 pub mod anyvalue;
 pub mod attrs;
 pub mod columns;

@@ -75,6 +75,55 @@ struct Point {
 }
 
 impl<'a> Metrics<'a> {
+    /// Room for `rows` points in every per-point column (saves regrowing them).
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        for dict in [
+            &mut self.name,
+            &mut self.description,
+            &mut self.unit,
+            &mut self.kind,
+        ] {
+            dict.indices.reserve(rows);
+        }
+        for column in [&mut self.start, &mut self.time, &mut self.value_int] {
+            column.values.reserve(rows);
+        }
+        for column in [
+            &mut self.value_double,
+            &mut self.sum,
+            &mut self.min,
+            &mut self.max,
+            &mut self.zero_threshold,
+        ] {
+            column.values.reserve(rows);
+        }
+        for column in [&mut self.count, &mut self.zero_count] {
+            column.values.reserve(rows);
+        }
+        for column in [
+            &mut self.temporality,
+            &mut self.scale,
+            &mut self.positive_offset,
+            &mut self.negative_offset,
+        ] {
+            column.values.reserve(rows);
+        }
+        self.flags.values.reserve(rows);
+        self.monotonic.values.reserve(rows);
+        for lists in [
+            &mut self.bucket_counts,
+            &mut self.explicit_bounds,
+            &mut self.positive_counts,
+            &mut self.negative_counts,
+        ] {
+            lists.reserve(rows);
+        }
+        self.quantiles.lists.reserve(rows);
+        self.exemplars.reserve(rows);
+        self.attrs.reserve(rows, rows);
+        self.metadata.reserve(rows, 0);
+    }
+
     /// Parse one data point of `kind` (a message at `depth`); returns the row's problem.
     pub(crate) fn point(
         &mut self,
@@ -261,29 +310,35 @@ impl<'a> Metrics<'a> {
         kind: usize,
         points: usize,
     ) -> Result<()> {
-        for _ in 0..points {
-            self.name.push(m.name)?;
-            self.description.push(m.description)?;
-            self.unit.push(m.unit)?;
-            self.kind.push(KINDS[kind].1)?;
-            self.temporality
-                .push_opt((kind != 0 && kind != 4).then_some(m.temporality));
-            self.monotonic.values.push(m.monotonic);
-            let nulls = self
-                .monotonic
-                .nulls
-                .get_or_insert_with(|| arrow_buffer::NullBufferBuilder::new(0));
-            if kind == 1 {
-                nulls.append_non_null();
-            } else {
-                nulls.append_null();
-            }
-            for kv in &m.metadata {
-                self.metadata.push_kv(kv)?;
-            }
-            self.metadata.end_row()?;
+        if points == 0 {
+            return Ok(());
         }
-        Ok(())
+        self.name.push_n(m.name, points)?;
+        self.description.push_n(m.description, points)?;
+        self.unit.push_n(m.unit, points)?;
+        self.kind.push_n(KINDS[kind].1, points)?;
+        let temporality = (kind != 0 && kind != 4).then_some(m.temporality);
+        let nulls = self
+            .monotonic
+            .nulls
+            .get_or_insert_with(|| arrow_buffer::NullBufferBuilder::new(0));
+        if kind == 1 {
+            nulls.append_n_non_nulls(points);
+        } else {
+            nulls.append_n_nulls(points);
+        }
+        self.monotonic
+            .values
+            .extend(std::iter::repeat_n(m.monotonic, points));
+        for _ in 0..points {
+            self.temporality.push_opt(temporality);
+        }
+        let keys: Result<Vec<i32>> = m
+            .metadata
+            .iter()
+            .map(|kv| self.metadata.intern_key(kv.key))
+            .collect();
+        self.metadata.push_rows(&m.metadata, &keys?, points)
     }
 }
 

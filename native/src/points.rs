@@ -27,6 +27,11 @@ impl<T: ArrowNativeType> Default for Lists<T> {
 }
 
 impl<T: ArrowNativeType> Lists<T> {
+    /// Room for `rows` more rows (their offsets; the items grow as they come).
+    pub fn reserve(&mut self, rows: usize) {
+        self.offsets.reserve(rows);
+    }
+
     /// End a row whose items were appended to `values`.
     pub fn end_row(&mut self) -> Result<()> {
         self.offsets.push(offset(self.values.len())?);
@@ -92,6 +97,11 @@ pub struct ExemplarProblems {
 }
 
 impl<'a> Exemplars<'a> {
+    /// Room for `rows` more rows (their offsets).
+    pub fn reserve(&mut self, rows: usize) {
+        self.offsets.reserve(rows);
+    }
+
     /// Parse one serialized `Exemplar` (at `depth`) into the current row.
     pub fn push_wire(
         &mut self,

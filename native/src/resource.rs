@@ -266,12 +266,11 @@ impl<'a> ResourceScope<'a> {
             res_schema.add(Some(resource.schema_url))?;
         }
         per_resource(&mut |i, rows, resource| {
+            if resource.present {
+                res_attrs.push_rows(&resource.attrs, &res_keys[i], rows)?;
+            }
             for _ in 0..rows {
                 if resource.present {
-                    for (kv, key) in resource.attrs.iter().zip(&res_keys[i]) {
-                        res_attrs.push_kv_indexed(*key, kv)?;
-                    }
-                    res_attrs.end_row()?;
                     res_dropped.push(resource.dropped);
                     entities.push(Some(&resource.entity_refs))?;
                 } else {
@@ -310,12 +309,11 @@ impl<'a> ResourceScope<'a> {
             name_col.repeat(i, scope.rows);
             version_col.repeat(i, scope.rows);
             scope_schema_col.repeat(i, scope.rows);
+            if scope.present {
+                scope_attrs.push_rows(&scope.attrs, &scope_keys[i], scope.rows)?;
+            }
             for _ in 0..scope.rows {
                 if scope.present {
-                    for (kv, key) in scope.attrs.iter().zip(&scope_keys[i]) {
-                        scope_attrs.push_kv_indexed(*key, kv)?;
-                    }
-                    scope_attrs.end_row()?;
                     scope_dropped.push(scope.dropped);
                 } else {
                     scope_attrs.null_row()?;
