@@ -27,10 +27,12 @@ class RecordingSink:
         self.synced_rows = 0
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()  # a write call has begun (and may be held)
         self.room: int | None = None  # None: unlimited
         self.fail_sync = False
 
     def write(self, signal: Signal, batch: pa.RecordBatch) -> None:
+        self.entered.set()
         self.gate.wait(10)
         if self.room is not None and batch.num_rows > self.room:
             raise StorageError("No space left on device", "/disk")
@@ -92,7 +94,7 @@ def test_requests_waiting_together_share_one_write_and_one_sync() -> None:
     sink.gate.clear()  # the first request's round is in progress, the others queue up
     first = threading.Thread(target=pipeline.submit, args=("traces", span_batch(1)))
     first.start()
-    wait_for(lambda: pipeline.snapshot().buffered_rows == 1, "the first round to start")
+    wait_for(sink.entered.is_set, "the first round to reach the sink")  # not only buffered
     others = [
         threading.Thread(target=pipeline.submit, args=("traces", span_batch(5, seed)))
         for seed in range(8)
@@ -167,7 +169,9 @@ def test_a_request_not_written_in_time_is_withdrawn() -> None:
     pipeline = _pipeline(sink, "written", wait_s=0.2)
     holder = threading.Thread(target=lambda: pipeline.submit("traces", span_batch(1)))
     holder.start()  # its round blocks in the sink
-    wait_for(lambda: pipeline.snapshot().buffered_rows == 1, "the round to start")
+    # in the sink, not only buffered: a request submitted before its round began would join it
+    wait_for(sink.entered.is_set, "the round to reach the sink")
+    assert pipeline.snapshot().buffered_rows == 1
     started = time.monotonic()
     with pytest.raises(StorageError, match="not written within"):
         pipeline.submit("traces", span_batch(3))  # still waiting for a round: taken back
