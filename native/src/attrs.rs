@@ -94,12 +94,11 @@ impl<'a> Attributes<'a> {
             self.push_kv_indexed(*key, kv)?;
         }
         self.end_row()?;
-        let times = rows - 1;
-        let end = self.keys.len();
-        offset(end + (end - first_key) * times)?;
+        let (times, end) = (rows - 1, self.keys.len());
+        let width = end - first_key;
+        offset(end + width * times)?;
         self.keys.repeat_tail(first_key, times);
         self.values.repeat_tail(first_value, times)?;
-        let width = end - first_key;
         self.offsets
             .extend((1..=times).map(|k| (end + width * k) as i32)); // fits: checked above
         if let Some(nulls) = &mut self.nulls {
