@@ -7,6 +7,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,42 @@ def test_elsewhere_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(sys, "platform", "darwin")
     assert tune() is False
+
+
+THP_PROBE = """
+import sys
+from pathlib import Path
+if sys.argv[1] == "tune":
+    from otlp_arrow.service.malloc import tune
+    tune()
+status = Path("/proc/self/status").read_text().splitlines()
+print(next(line.split()[1] for line in status if line.startswith("THP_enabled:")))
+"""
+
+linux_thp = pytest.mark.skipif(
+    not sys.platform.startswith("linux")
+    or "THP_enabled:" not in Path("/proc/self/status").read_text(),  # Linux 5.0 and later
+    reason="Linux's per-process transparent huge page switch only",
+)
+
+
+def _thp(mode: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", THP_PROBE, mode], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@linux_thp
+def test_tuning_turns_transparent_huge_pages_off() -> None:
+    if _thp("default") == "0":  # pragma: no cover - a machine that has them off already
+        pytest.skip("transparent huge pages are off here already")
+    assert _thp("tune") == "0"
+
+
+@linux_thp
+def test_the_users_own_huge_page_setting_wins() -> None:
+    import os
+
+    assert _thp("tune", {**os.environ, "MIMALLOC_ALLOW_THP": "1"}) == _thp("default")
