@@ -10,7 +10,7 @@ peak RSS 740-820 MiB above idle with the defaults, 490-520 MiB with two arenas a
 On Linux it also turns transparent huge pages off for the process. mimalloc (pyarrow's and
 the native core's) asks for them, and a request's columns and a write round's combined batch
 then keep landing on fresh 2 MiB pages that the kernel zeroes whole: 19-31 % of the server's
-CPU under gRPC load (perf), and 8-40 % more spans per CPU-second without them
+CPU under gRPC load (perf); without them, 6-41 % more spans per CPU-second
 (docs/performance.md, "The server path end to end").
 
 Only ``serve`` (and its workers) call :func:`tune`, before their threads start; the library
