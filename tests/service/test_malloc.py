@@ -38,12 +38,17 @@ glibc = pytest.mark.skipif(
 )
 
 
-def _mapped(mode: str, env: dict[str, str] | None = None) -> str:
+def _probe(script: str, mode: str, env: dict[str, str] | None = None) -> str:
+    """What ``script`` prints in a fresh interpreter (``mode``: "tune" or "default")."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", script, mode], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def _mapped(mode: str, env: dict[str, str] | None = None) -> str:
+    return _probe(PROBE, mode, env)
 
 
 @glibc
@@ -84,11 +89,7 @@ linux_thp = pytest.mark.skipif(
 
 
 def _thp(mode: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", THP_PROBE, mode], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return _probe(THP_PROBE, mode, env)
 
 
 @linux_thp
