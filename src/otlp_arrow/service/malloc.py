@@ -1,4 +1,5 @@
-"""glibc's ``malloc`` tuned for a server that takes large requests on many threads.
+"""The process's memory tuned for a server that takes large requests on many threads: glibc's
+``malloc`` and transparent huge pages.
 
 By default glibc gives each thread that allocates its own arena (up to 8 per core) and raises
 its mmap threshold to the size of every large block freed, so a stream of large request bodies
