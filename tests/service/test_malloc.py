@@ -1,6 +1,7 @@
 """``serve``'s malloc tuning (service/malloc.py), observed through glibc's own counters in a
 fresh process: after a large block is freed, the next large one is still mapped on its own
-(glibc's default raises the threshold instead, and serves it from an arena that keeps it)."""
+(glibc's default raises the threshold instead, and serves it from an arena that keeps it);
+and through the kernel's ``THP_enabled`` of the process: transparent huge pages are off."""
 
 from __future__ import annotations
 
