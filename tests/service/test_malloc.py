@@ -5,6 +5,7 @@ and through the kernel's ``THP_enabled`` of the process: transparent huge pages 
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -60,8 +61,6 @@ def test_large_blocks_stay_mapped_after_tuning() -> None:
 
 @glibc
 def test_the_users_own_malloc_setting_wins() -> None:
-    import os
-
     assert _mapped("tune", {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(8 << 20)}) == "0"
 
 
@@ -102,6 +101,4 @@ def test_tuning_turns_transparent_huge_pages_off() -> None:
 
 @linux_thp
 def test_the_users_own_huge_page_setting_wins() -> None:
-    import os
-
     assert _thp("tune", {**os.environ, "MIMALLOC_ALLOW_THP": "1"}) == _thp("default")
