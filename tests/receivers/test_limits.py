@@ -164,3 +164,17 @@ def test_once_per_spell_passes_one_line_without_traceback() -> None:
         logger.removeHandler(handler)
     assert [r.getMessage() for r in seen] == ["accept failed", "something else"]
     assert seen[0].exc_info is None
+
+
+def test_every_connection_sends_without_nagle_delay(strict: Service) -> None:
+    """TCP_NODELAY on each accepted connection: a response written in two parts (the headers,
+    then a short body such as OTLP/JSON's ``{}``) is not held back until the client's delayed
+    ACK, which costs 40 ms a request on Linux."""
+    with _connect(strict) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        server = strict._http._background._server
+        connections = list(server.server_state.connections)
+        sockets = [c.transport.get_extra_info("socket") for c in connections]
+        assert sockets
+        assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
