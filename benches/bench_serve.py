@@ -11,12 +11,16 @@ connections. Reported per run: spans acknowledged per CPU-second of the server (
 the process and its children, from the moment it listens until it has exited, i.e. including
 the shutdown that closes and seals every file), spans/s, p50/p99 request latency, and the check
 that every acknowledged span is stored: the rows of the files left after shutdown are counted
-and must equal the acknowledged spans, all of them in Parquet.
+and must equal the acknowledged spans, all of them in Parquet. Then the run's sealed files are
+compacted as ``serve``'s compactor would once their hour has ended (``+compact``: spans per
+CPU-second counting that too, the steady state of a loaded server; the rows are counted after
+it), since under load every span's file is small enough to be merged once.
 
-The peer: the OpenTelemetry Collector's published per-core figure (printed with its source), or,
-with ``--collector``, a Collector binary measured in the same run with the same clients (OTLP
-receiver, batch processor, file exporter: see docs/performance.md for the build). Linux only
-(reads /proc, uses wait4).
+The peer: the OpenTelemetry Collector's published per-core figure (printed with its source), and,
+with ``--collector``, a Collector measured in the same run with the same clients, each of our
+runs followed by its run (OTLP receiver, batch processor, file exporter in proto format, whose
+file is counted too; ``scripts/build-collector.sh`` builds one from ``tools/collector``, which
+prints its path). Linux only (reads /proc, uses wait4).
 """
 
 from __future__ import annotations
@@ -38,11 +42,15 @@ from typing import Any
 
 import grpc
 import pyarrow.parquet as pq
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from tests import sample
 
 from otlp_arrow.otlp import json_wire
-from otlp_arrow.storage import reader
+from otlp_arrow.service import malloc
+from otlp_arrow.storage import compact, reader
 from otlp_arrow.storage.layout import SUFFIX
 
 SPANS = 512
@@ -155,9 +163,12 @@ class Server:
             self.ports = {"grpc": _free_port(), "http": _free_port()}
             config = out / "collector.yaml"
             config.write_text(_collector_config(self.ports, out / "traces.pb"))
-            self.proc = subprocess.Popen(
-                [collector, "--config", str(config)], stderr=subprocess.PIPE, text=True
-            )
+            # its log to a file, not a pipe: stop() closes the pipe, and Go dies of SIGPIPE
+            # writing its shutdown lines there, before the last batch is in the file
+            with (out / "collector.log").open("w") as log:
+                self.proc = subprocess.Popen(
+                    [collector, "--config", str(config)], stderr=log, text=True
+                )
             self._wait_listening()
         self.cpu_at_start = _cpu_seconds(self.proc.pid)
 
@@ -188,8 +199,8 @@ class Server:
     def stop(self) -> float:
         """SIGTERM, wait for the exit (files closed and sealed); CPU-seconds since listening."""
         self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.stderr is not None
-        self.proc.stderr.close()  # nothing more is read: never block the server on a full pipe
+        if self.proc.stderr is not None:  # nothing more is read: never block on a full pipe
+            self.proc.stderr.close()
         _, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         return usage.ru_utime + usage.ru_stime - self.cpu_at_start
@@ -217,6 +228,39 @@ def stored_rows(out: Path) -> tuple[int, int]:
     sealed = sum(pq.ParquetFile(p).metadata.num_rows for p in out.rglob("*.parquet"))
     unsealed = sum(reader.count_rows(p) or 0 for p in out.rglob(f"*{SUFFIX}"))
     return sealed, unsealed
+
+
+def collector_rows(path: Path) -> int:
+    """Spans in the Collector's file exporter output (``format: proto``: each batch a 4-byte
+    big-endian length, then the serialized ``TracesData``, which parses as a request)."""
+    data = path.read_bytes() if path.exists() else b""
+    spans = at = 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        request = ExportTraceServiceRequest.FromString(data[at + 4 : at + 4 + size])
+        spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        at += 4 + size
+    return spans
+
+
+def compaction_cpu(out: Path) -> float:
+    """CPU-seconds of compacting what the server left (what ``otlp-arrow compact --all``
+    does), in a child process with its memory tuned as ``serve``'s: the work ``serve``'s
+    compactor does for these rows once their hour has ended, which a server under load pays
+    too. About 0 when there is nothing to merge (one sealed file, or files already large)."""
+    queue: Any = multiprocessing.Queue()
+    child = multiprocessing.Process(target=_compact, args=(out, queue))
+    child.start()
+    cpu = float(queue.get())
+    child.join()
+    return cpu
+
+
+def _compact(out: Path, queue: Any) -> None:  # pragma: no cover - in a child process
+    malloc.tune()
+    started = time.process_time()
+    compact.compact_all(out, settle_s=None, grace_s=0)
+    queue.put(time.process_time() - started)
 
 
 def idle_cpu() -> float:
@@ -259,7 +303,8 @@ def run(
                 worker.join()
         finally:
             cpu = server.stop()
-        sealed, unsealed = (0, 0) if collector else stored_rows(out)
+        compact_cpu = 0.0 if collector or env else compaction_cpu(out)
+        sealed, unsealed = (collector_rows(out / "traces.pb"), 0) if collector else stored_rows(out)
     latencies = sorted(x for lat, _, _ in results for x in lat)
     acked = sum(a for _, a, _ in results)
     return {
@@ -272,6 +317,8 @@ def run(
         "refused": sum(r for _, _, r in results),
         "sealed": sealed,
         "unsealed": unsealed,
+        "compact_cpu_s": compact_cpu,
+        "spans_per_cpu_s_compacted": acked / (cpu + compact_cpu),
     }
 
 
@@ -297,8 +344,8 @@ def main() -> int:
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
-        f"\n{'server':<11} {'protocol':<10} {'spans/CPU-s':>12} {'spans/s':>9} {'CPU s':>6} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'refused':>7}  stored"
+        f"\n{'server':<11} {'protocol':<10} {'spans/CPU-s':>12} {'+compact':>9} {'spans/s':>9} "
+        f"{'CPU s':>6} {'p50 ms':>7} {'p99 ms':>7} {'refused':>7}  stored"
     )
     failed = False
     names = {"grpc": "gRPC", "http": "HTTP/proto", "json": "HTTP/JSON"}
@@ -307,12 +354,19 @@ def main() -> int:
         servers.append(("unsealed", None, UNSEALED))
     if args.collector:
         servers.append(("collector", args.collector, None))
+    rates: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for protocol in protocols:
             for name, binary, env in servers:
                 r = run(protocol, args.clients, requests, binary, env)
+                rates.setdefault((name, protocol), []).append(r["spans_per_cpu_s"])
+                compacted = f"{r['spans_per_cpu_s_compacted']:,.0f}" if r["compact_cpu_s"] else "-"
                 if binary:
-                    stored = "(not counted)"
+                    ok = r["sealed"] == r["acked"]
+                    failed |= not ok
+                    stored = f"{r['sealed']:,} in its file" + (
+                        " = acked" if ok else f"  MISMATCH: {r['acked']:,} acked"
+                    )
                 else:
                     stored_rows = r["sealed"] + (r["unsealed"] if env else 0)
                     ok = stored_rows == r["acked"] and (env is not None or r["unsealed"] == 0)
@@ -325,14 +379,26 @@ def main() -> int:
                     )
                 print(
                     f"{name:<11} {names[protocol]:<10} {r['spans_per_cpu_s']:>12,.0f} "
-                    f"{r['spans_per_s']:>9,.0f} {r['cpu_s']:>6.2f} {r['p50_ms']:>7.1f} "
-                    f"{r['p99_ms']:>7.1f} {r['refused']:>7}  {stored}",
+                    f"{compacted:>9} {r['spans_per_s']:>9,.0f} {r['cpu_s']:>6.2f} "
+                    f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['refused']:>7}  {stored}",
                     flush=True,
                 )
     print(
-        f"\n(every run includes the server's start-up-to-exit fixed cost: a server that listens "
+        "\n+compact: spans per CPU-second counting also the compaction of the run's sealed "
+        "files (in a child process tuned as serve is: serve's compactor does it once their hour "
+        "has ended)"
+    )
+    print(
+        f"(every run includes the server's start-up-to-exit fixed cost: a server that listens "
         f"for 2 s and stops spends {idle_cpu():.2f} CPU-s from listening to exit)"
     )
+    if args.collector:
+        print("otlp-arrow / collector, spans per CPU-second, each run against its pair:")
+        for protocol in protocols:
+            ours, peer = rates[("otlp-arrow", protocol)], rates[("collector", protocol)]
+            pairs = zip(ours, peer, strict=True)
+            ratios = ", ".join(f"{a / b:.2f}x" for a, b in pairs)
+            print(f"  {names[protocol]:<10} {ratios}")
     low, high = COLLECTOR_PER_CORE
     print(
         f"peer: the OpenTelemetry Collector's published figure, {low:,}-{high:,} spans/s per "
