@@ -48,8 +48,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from tests import sample
 
+from otlp_arrow import malloc
 from otlp_arrow.otlp import json_wire
-from otlp_arrow.service import malloc
 from otlp_arrow.storage import compact, reader
 from otlp_arrow.storage.layout import SUFFIX
 

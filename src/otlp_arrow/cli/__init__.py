@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from otlp_arrow.cli.parser import build_parser
 from otlp_arrow.errors import OtlpArrowError
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]
+
+
+def entry() -> int:
+    """The ``otlp-arrow`` script: :func:`main` in a process of its own, transparent huge pages
+    turned off first, before any thread starts (``otlp_arrow.malloc``). Called in-process,
+    :func:`main` leaves its host process as it is."""
+    from otlp_arrow.malloc import no_huge_pages
+
+    no_huge_pages()
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,6 @@
 
 import sys
 
-from otlp_arrow.cli import main
+from otlp_arrow.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -60,10 +60,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     if config.workers > 1:
         return _serve_workers(config)
+    from otlp_arrow.malloc import tune
     from otlp_arrow.service import Service
-    from otlp_arrow.service.malloc import tune
 
-    tune()  # before any thread starts: see service/malloc.py
+    tune()  # before any thread starts: see otlp_arrow/malloc.py
 
     stop = stop_event()  # before starting: a SIGTERM while the listeners come up is a clean stop
     service = Service(config).start()

@@ -92,9 +92,9 @@ def _announce() -> None:
 
 def main() -> int:
     from otlp_arrow.cli.signals import stop_event
-    from otlp_arrow.service.malloc import tune
+    from otlp_arrow.malloc import tune
 
-    tune()  # before any thread starts: see service/malloc.py
+    tune()  # before any thread starts: see otlp_arrow/malloc.py
     if hasattr(signal, "SIGHUP"):  # a forwarded SIGHUP before the service runs: nothing
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop = stop_event()  # SIGTERM / SIGINT: drain and exit 0

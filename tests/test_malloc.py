@@ -1,7 +1,8 @@
-"""``serve``'s malloc tuning (service/malloc.py), observed through glibc's own counters in a
-fresh process: after a large block is freed, the next large one is still mapped on its own
-(glibc's default raises the threshold instead, and serves it from an arena that keeps it);
-and through the kernel's ``THP_enabled`` of the process: transparent huge pages are off."""
+"""The memory tuning of our own processes (malloc.py: the ``otlp-arrow`` command, ``serve``'s
+workers), observed through glibc's own counters in a fresh process: after a large block is
+freed, the next large one is still mapped on its own (glibc's default raises the threshold
+instead, and serves it from an arena that keeps it); and through the kernel's ``THP_enabled``
+of the process: transparent huge pages are off."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 if sys.argv[1] == "tune":
-    from otlp_arrow.service.malloc import tune
+    from otlp_arrow.malloc import tune
     assert tune()
 libc.free(libc.malloc(4 << 20))  # a 4 MiB block, mapped, then freed
 before = libc.mallinfo2().hblks
@@ -65,18 +66,23 @@ def test_the_users_own_malloc_setting_wins() -> None:
 
 
 def test_elsewhere_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otlp_arrow.service.malloc import tune
+    from otlp_arrow.malloc import tune
 
     monkeypatch.setattr(sys, "platform", "darwin")
     assert tune() is False
 
 
 THP_PROBE = """
-import sys
+import contextlib, sys
 from pathlib import Path
 if sys.argv[1] == "tune":
-    from otlp_arrow.service.malloc import tune
+    from otlp_arrow.malloc import tune
     tune()
+if sys.argv[1] in ("command", "main"):  # the otlp-arrow script's entry, or main() in-process
+    from otlp_arrow.cli import entry, main
+    mode, sys.argv = sys.argv[1], ["otlp-arrow", "--version"]
+    with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+        entry() if mode == "command" else main(["--version"])
 status = Path("/proc/self/status").read_text().splitlines()
 print(next(line.split()[1] for line in status if line.startswith("THP_enabled:")))
 """
@@ -102,3 +108,18 @@ def test_tuning_turns_transparent_huge_pages_off() -> None:
 @linux_thp
 def test_the_users_own_huge_page_setting_wins() -> None:
     assert _thp("tune", {**os.environ, "MIMALLOC_ALLOW_THP": "1"}) == _thp("default")
+
+
+@linux_thp
+def test_the_command_tunes_its_process_and_in_process_calls_do_not() -> None:
+    if _thp("default") == "0":  # pragma: no cover - a machine that has them off already
+        pytest.skip("transparent huge pages are off here already")
+    assert _thp("command") == "0"
+    assert _thp("main") == _thp("default")
+
+
+def test_the_installed_command_is_the_tuning_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="otlp-arrow")
+    assert script.value == "otlp_arrow.cli:entry"
