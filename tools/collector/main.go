@@ -1,5 +1,6 @@
 // A minimal OpenTelemetry Collector for benches/bench_serve.py --collector: the peer measured
-// in the same run. OTLP receiver (gRPC and HTTP), batch processor, file exporter; nothing else.
+// in the same run (OTLP receiver, batch processor, file exporter), and a real Collector client
+// of otlp-arrow (the OTLP/gRPC and OTLP/HTTP exporters); nothing else.
 // Build: scripts/build-collector.sh (Go and the Go module proxy; not needed by make test).
 package main
 
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/otlpexporter"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
@@ -28,7 +31,9 @@ func components() (otelcol.Factories, error) {
 	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](fileexporter.NewFactory()); err != nil {
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+		fileexporter.NewFactory(), otlpexporter.NewFactory(), otlphttpexporter.NewFactory(),
+	); err != nil {
 		return f, err
 	}
 	return f, nil
