@@ -42,6 +42,8 @@ bench: native
 	PYTHONPATH=. $(BIN)/python benches/bench_receiver.py
 	PYTHONPATH=. $(BIN)/python benches/bench_query.py
 	PYTHONPATH=. $(BIN)/python benches/bench_storage.py
+	@# the server end to end, against an OpenTelemetry Collector built here (needs Go)
+	PYTHONPATH=. $(BIN)/python benches/bench_serve.py --collector "$$(sh scripts/build-collector.sh)"
 
 clean:
 	rm -rf $(VENV) native/target src/otlp_arrow/_native*.so otlp-arrow-data .pytest_cache .mypy_cache .ruff_cache .coverage
