@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,45 @@ def test_every_connection_sends_without_nagle_delay(strict: Service) -> None:
         sockets = [c.transport.get_extra_info("socket") for c in connections]
         assert sockets
         assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+
+
+@pytest.fixture
+def keepalive(tmp_path: Path) -> Iterator[Service]:
+    with Service(
+        output_dir=tmp_path,
+        grpc_port=0,
+        http_port=0,
+        header_timeout="0.5s",
+        idle_timeout="8s",
+    ) as running:
+        yield running
+
+
+def _healthz(sock: socket.socket) -> bytes:
+    """``GET /healthz`` on ``sock``: the whole response (headers and body may come apart)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < len(b"ok"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def test_a_kept_alive_connection_waits_idle_timeout_not_header_timeout(
+    keepalive: Service,
+) -> None:
+    """Between two requests a connection is idle: ``idle_timeout`` (8 s) closes it, not
+    ``header_timeout`` (0.5 s), which counts from the next request's first byte."""
+    with _connect(keepalive) as sock:
+        assert _healthz(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(2)
+        assert _healthz(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_a_kept_alive_connection_that_trickles_a_request_is_closed(keepalive: Service) -> None:
+    with _connect(keepalive) as sock:
+        assert _healthz(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+        assert _closed(sock)  # within header_timeout; recv waits at most 10 s

@@ -42,9 +42,10 @@ class ExposureSettings:
     header_timeout: float = _setting(
         10.0,
         parse_duration,
-        "Time a client has to send a request's headers, from connecting or from the previous "
-        "response (OTLP/HTTP, the viewer; for OTLP/gRPC, the connection handshake). A "
-        "connection that takes longer (slowloris) is closed.",
+        "Time a client has to send a request's headers, from connecting or, on a kept-alive "
+        "connection, from the next request's first byte (OTLP/HTTP, the viewer; for OTLP/gRPC, "
+        "the connection handshake). A connection that takes longer (slowloris) is closed; "
+        "between requests, `idle_timeout` applies.",
         low=0.1,
         high=3600.0,
         unit="duration",

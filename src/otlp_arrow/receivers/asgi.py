@@ -2,8 +2,9 @@
 
 Each server caps its connections (beyond ``max_connections`` a new connection is closed at
 once, logged once per spell) and gives a client ``header_timeout`` seconds to send a
-request's headers, from connecting or from the previous response: a connection that trickles
-bytes (slowloris) is closed then. Idle keep-alive connections close after ``idle_timeout``.
+request's headers, from connecting or, on a kept-alive connection, from the next request's
+first byte: a connection that trickles bytes (slowloris) is closed then. Between requests a
+kept-alive connection is idle, and closes after ``idle_timeout``.
 """
 
 from __future__ import annotations
@@ -149,14 +150,12 @@ def limited_protocol(max_connections: int, header_timeout: float, label: str) ->
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            between = self.cycle is None or self.cycle.response_complete
+            if self._header_timer is None and between:
+                self._arm_header_timer()  # a kept-alive connection's next request begins
             super().data_received(data)
             if self._header_timer is not None and self.cycle is not self._awaiting:
                 self._cancel_header_timer()  # the request's headers are in
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm_header_timer()
 
         def _arm_header_timer(self) -> None:
             self._cancel_header_timer()
