@@ -111,7 +111,10 @@ def sizes(tables: dict[str, pa.Table]) -> None:
         keys = fmt.SORT_KEYS[signal]
         rows.append(("new, sorted, zstd 3", parquet_bytes(table, signal, "new", keys) / n))
         rows.append(
-            ("compacted (sorted, zstd 9)", parquet_bytes(table, signal, "compacted", keys) / n)
+            (
+                f"compacted (sorted, zstd {fmt.COMPACT_ZSTD_LEVEL})",
+                parquet_bytes(table, signal, "compacted", keys) / n,
+            )
         )
         if signal == "traces":
             for label, cand in CANDIDATES.items():

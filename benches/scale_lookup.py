@@ -99,7 +99,7 @@ def upload_tree(local: Path, bucket: Any, prefix: str, sort: bool) -> int:
 
 def compacted_copy(bucket: Any, work: Path) -> str:
     """The objects compacted by the product's compactor (as it compacts a local output: merged
-    up to TARGET_FILE_BYTES, sorted, zstd 9) and put in the bucket; its URI."""
+    up to TARGET_FILE_BYTES, sorted, zstd as compaction writes) and put in the bucket; its URI."""
     from otlp_arrow.storage import compact
 
     local = local_copy(bucket, "traces", work / "compacted")
