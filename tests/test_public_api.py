@@ -39,11 +39,12 @@ def test_one_error_tree_all_of_it_public() -> None:
 
 def test_the_zero_code_exporters_do_not_import_the_network_stack() -> None:
     """``OTEL_TRACES_EXPORTER=otlp_arrow`` loads ``otlp_arrow.exporters`` into users'
-    applications: no gRPC, Starlette, uvicorn or DuckDB there (they load lazily)."""
+    applications: no gRPC, Starlette, uvicorn or DuckDB there (they load lazily), nor pandas
+    (175 ms, which any ``pa.array`` call at import time would load)."""
     code = (
         "import sys, otlp_arrow.exporters\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('grpc', 'starlette', 'uvicorn', 'duckdb')))\n"
+        "('grpc', 'starlette', 'uvicorn', 'duckdb', 'pandas')))\n"
         "otlp_arrow.Service\n"  # and the lazy name still loads on first use
         "print('grpc' in sys.modules)\n"
     )

@@ -238,7 +238,7 @@ def _entity_refs(per_resource: list[list[dict[str, Any]] | None], index: pa.Arra
     return pa.array(per_resource, pa.list_(ENTITY_REF)).take(index)
 
 
-_NO_ENTITY_REFS = pa.array([], ENTITY_REF)
+_NO_ENTITY_REFS = pa.nulls(0, ENTITY_REF)  # pa.array would import pandas
 
 
 def _shared(values: pa.Array, index: pa.Array) -> pa.DictionaryArray:

@@ -206,5 +206,6 @@ class Attributes(AnyValues):
         )
 
 
-_NO_KEYS = pa.array([], DICT_STRING)
-_NO_VALUES = pa.array([], ANY_VALUE)
+# pa.nulls, not pa.array: pa.array imports pandas (175 ms) to check its argument
+_NO_KEYS = pa.nulls(0, DICT_STRING)
+_NO_VALUES = pa.nulls(0, ANY_VALUE)
