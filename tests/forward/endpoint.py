@@ -4,7 +4,9 @@ partial success) against the forwarder, and to see what it received."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.client
 import socket
 import ssl
 import subprocess
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
@@ -105,13 +108,28 @@ class HttpEndpoint(Endpoint):
         super().__init__(port)
         self.tls = tls
         self.server: ThreadingHTTPServer | None = None
+        self.connections: list[tuple[str, int]] = []  # each accepted one's client address
+        self.open: set[socket.socket] = set()
 
     def start(self) -> HttpEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive, as real OTLP servers do
+
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with endpoint.lock:
+                    endpoint.connections.append(self.client_address)
+                    endpoint.open.add(self.connection)
+
+            def finish(self) -> None:
+                with endpoint.lock:
+                    endpoint.open.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 signal = self.path.rsplit("/", 1)[-1]
@@ -166,14 +184,65 @@ class HttpEndpoint(Endpoint):
         return self
 
     def stop(self) -> None:
+        """Stop listening and drop the kept-alive connections: down means down."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self.lock:
+            for sock in self.open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.open.clear()
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy on ``127.0.0.1:port`` that relays each request to the URL
+    it names and keeps those URLs in ``seen``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                proxy.seen.append(self.path)  # a proxy is sent the absolute URL
+                target = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                upstream = http.client.HTTPConnection(target.netloc, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                upstream.request("POST", target.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                payload = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                upstream.close()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class GrpcEndpoint(Endpoint):

@@ -17,7 +17,14 @@ from otlp_arrow import OtlpLibrary, read_table
 from otlp_arrow.forward.backoff import delay
 from otlp_arrow.forward.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from otlp_arrow.forward.senders import retry_after_seconds
-from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply, free_port, self_signed
+from tests.forward.endpoint import (
+    ForwardProxy,
+    GrpcEndpoint,
+    HttpEndpoint,
+    Reply,
+    free_port,
+    self_signed,
+)
 from tests.helpers import span_batch, wait_for
 
 FAST = {
@@ -82,11 +89,12 @@ def _failed_rows(lib: OtlpLibrary, rows: int) -> bool:
     return bool(lib.stats()["forward"]["rows_failed"].get("traces") == rows)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403])
+@pytest.mark.parametrize("status", [400, 401, 403, 307])  # a redirected POST: not followed
 def test_permanent_refusals_are_not_retried_and_logged_once(
     tmp_path: Path, http: HttpEndpoint, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    http.script.extend([Reply(status), Reply(status)])
+    moved = {"Location": f"{http.url}/elsewhere"} if status == 307 else {}
+    http.script.extend([Reply(status, moved), Reply(status, moved)])
     with caplog.at_level(logging.WARNING, "otlp_arrow.forward"), library(tmp_path, http.url) as lib:
         for failed in (10, 20):  # one refusal at a time: two requests, never one of both
             lib.export_traces(span_batch(10, failed))
@@ -112,6 +120,70 @@ def test_partial_success_is_counted_and_logged(
         wait_for(lambda: lib.stats()["forward"]["rows_rejected"].get("traces") == 3, "the count")
         assert lib.stats()["forward"]["rows_sent"]["traces"] == 7
     assert any("rejected 3 of 10 traces" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_requests_share_one_kept_alive_connection(tmp_path: Path, tls: bool) -> None:
+    """The forwarder sends one request after another: a new connection for each would cost a
+    TCP (and a TLS) handshake per request, round trips that a remote endpoint makes slow."""
+    if tls and shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert = self_signed(tmp_path) if tls else None
+    endpoint = HttpEndpoint(tls=cert).start()
+    endpoint.script.append(Reply(503))  # an error answer leaves the connection usable too
+    trust = {"forward_ca_file": str(cert[0])} if cert else {}
+    try:
+        with library(tmp_path / "out", endpoint.url, forward_batch_rows="50", **trust) as lib:
+            lib.export_traces(span_batch(200))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 200, "delivery")
+        assert len(endpoint.received) == 4 and len(endpoint.attempts) == 5
+        assert len(endpoint.connections) == 1
+    finally:
+        endpoint.stop()
+
+
+def test_a_dropped_connection_is_replaced(tmp_path: Path) -> None:
+    endpoint = HttpEndpoint().start()
+    try:
+        with library(tmp_path, endpoint.url) as lib:
+            batches = [span_batch(20, seed) for seed in range(2)]
+            lib.export_traces(batches[0])
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 20, "delivery")
+            endpoint.stop()  # a restart of the endpoint: its connections are gone
+            endpoint.start()
+            lib.export_traces(batches[1])
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 40, "delivery")
+        expected = [sid for b in batches for sid in b.column("span_id").to_pylist()]
+        assert sorted(span_ids(endpoint.items("traces"))) == sorted(expected)  # none twice
+        assert len(endpoint.connections) == 2
+    finally:
+        endpoint.stop()
+
+
+def test_the_environment_s_proxy_is_used_and_no_proxy_bypasses_it(
+    tmp_path: Path, http: HttpEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = ForwardProxy()
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    try:
+        with library(tmp_path / "proxied", http.url) as lib:
+            lib.export_traces(span_batch(10))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        assert proxy.seen == [f"{http.url}/v1/traces"] and len(http.received) == 1
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with library(tmp_path / "direct", http.url) as lib:
+            lib.export_traces(span_batch(10))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        assert len(proxy.seen) == 1 and len(http.received) == 2
+    finally:
+        proxy.stop()
 
 
 def test_slow_endpoint_opens_the_breaker_and_never_slows_the_local_path(

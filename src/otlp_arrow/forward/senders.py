@@ -1,6 +1,6 @@
 """Send one OTLP export request to a remote endpoint and say what happened.
 
-``HttpSender`` (OTLP/HTTP, protobuf or JSON; the standard library's HTTP client) and
+``HttpSender`` (OTLP/HTTP, protobuf or JSON; urllib3, one kept-alive connection) and
 ``GrpcSender`` (OTLP/gRPC; grpcio) share one contract: ``send(signal, request)`` (the
 serialized export request, as ``arrow_to_otlp_bytes`` makes it) returns an
 :class:`Outcome` and never raises for a network or server failure. Which failures are worth
@@ -21,13 +21,13 @@ import re
 import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
+import urllib3
 from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 
@@ -107,21 +107,24 @@ def _rejected(signal: Signal, response: Message) -> tuple[int, str]:
 
 
 class HttpSender:
-    """OTLP/HTTP: ``POST <endpoint>/v1/<signal>``."""
+    """OTLP/HTTP: ``POST <endpoint>/v1/<signal>``, one request after another on one kept-alive
+    connection (a new one per request would cost a TCP and a TLS handshake each), through the
+    proxy the environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) as urllib
+    would."""
 
     def __init__(self, config: Config) -> None:
         self.base = config.forward_endpoint
         self.json = config.forward_protocol == "http/json"
         self.gzip = config.forward_compression == "gzip"
-        self.timeout = config.forward_timeout
         self.headers = dict(auth_headers(config))
         self.secrets = secret_texts(config)
         self.headers["content-type"] = "application/json" if self.json else "application/x-protobuf"
         if self.gzip:
             self.headers["content-encoding"] = "gzip"
-        self.context = None
+        context = None
         if self.base.startswith("https://"):
-            self.context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
+            context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
+        self.pool = _pool(self.base, context, config.forward_timeout)
 
     def send(self, signal: Signal, request: bytes) -> Outcome:
         body = request
@@ -129,34 +132,32 @@ class HttpSender:
             body = json_wire.encode_request(SERVICES[signal].request.FromString(request))
         if self.gzip:
             body = gzip.compress(body, compresslevel=5)
-        http_request = urllib.request.Request(
-            f"{self.base}/v1/{signal}", data=body, headers=self.headers, method="POST"
-        )
         try:
-            with urllib.request.urlopen(
-                http_request, timeout=self.timeout, context=self.context
-            ) as response:
-                answer = response.read()
-                kind = response.headers.get("content-type", "")
-        except urllib.error.HTTPError as exc:
-            return self._failed(exc)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, ssl.SSLCertVerificationError):
-                return Outcome(False, False, message=f"TLS: {reason.verify_message}", kind="TLS")
-            if isinstance(reason, socket.gaierror):
-                return Outcome(
-                    False,
-                    True,
-                    message=f"cannot resolve the host name of {self.base}: {reason.strerror}",
-                    kind="unresolvable",
-                    unresolvable=True,
-                )
-            return Outcome(
-                False, True, message=f"cannot reach {self.base}: {reason}", kind="unreachable"
+            response = self.pool.request(
+                "POST", f"{self.base}/v1/{signal}", body=body, headers=self.headers
             )
-        rejected, message = self._partial(signal, answer, kind)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return self._unreachable(exc)
+        if response.status >= 300:
+            return self._failed(response)
+        rejected, message = self._partial(signal, response.data, _header(response, "content-type"))
         return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
+
+    def _unreachable(self, exc: BaseException) -> Outcome:
+        reason = _root(exc)
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            return Outcome(False, False, message=f"TLS: {reason.verify_message}", kind="TLS")
+        if isinstance(reason, socket.gaierror):
+            return Outcome(
+                False,
+                True,
+                message=f"cannot resolve the host name of {self.base}: {reason.strerror}",
+                kind="unresolvable",
+                unresolvable=True,
+            )
+        return Outcome(
+            False, True, message=f"cannot reach {self.base}: {reason}", kind="unreachable"
+        )
 
     def _partial(self, signal: Signal, answer: bytes, kind: str) -> tuple[int, str]:
         if not answer:
@@ -171,28 +172,60 @@ class HttpSender:
             return 0, ""
         return _rejected(signal, response)
 
-    def _failed(self, exc: urllib.error.HTTPError) -> Outcome:
+    def _failed(self, response: urllib3.BaseHTTPResponse) -> Outcome:
         detail = ""
+        body = response.data
         try:
-            body = exc.read()
-            if exc.headers.get("content-type", "").startswith("application/x-protobuf"):
+            if _header(response, "content-type").startswith("application/x-protobuf"):
                 detail = Status.FromString(body).message
             elif body:
                 detail = body.decode("utf-8", "replace")[:200]
-        except (OSError, DecodeError):
+        except DecodeError:
             pass
-        message = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
-        message = scrub(message, self.secrets)
+        message = f"HTTP {response.status} {response.reason or ''}".rstrip()
+        message = scrub(message + (f": {detail}" if detail else ""), self.secrets)
         return Outcome(
             False,
-            exc.code in RETRYABLE_HTTP,
-            retry_after=retry_after_seconds(exc.headers.get("retry-after")),
+            response.status in RETRYABLE_HTTP,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
             message=message,
-            kind=f"HTTP {exc.code}",
+            kind=f"HTTP {response.status}",
         )
 
     def close(self) -> None:
-        pass
+        self.pool.clear()
+
+
+def _pool(base: str, context: ssl.SSLContext | None, timeout: float) -> urllib3.PoolManager:
+    """One kept-alive connection to ``base``, through the environment's proxy for it if any.
+    No retries (the forwarder retries, with back-off) and no redirects (a redirected POST
+    would lose its body: a 3xx is reported as it is)."""
+    options: dict[str, Any] = {
+        "num_pools": 1,
+        "maxsize": 1,
+        "ssl_context": context,
+        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+        "retries": False,
+    }
+    parts = urlsplit(base)
+    proxy = None if proxy_bypass(parts.hostname or "") else getproxies().get(parts.scheme)
+    if proxy:
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(**options)
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The first cause of ``exc`` that urllib3 wrapped (an OSError, an ssl error)."""
+    for _ in range(8):  # a few levels at most; never loop on a cycle of causes
+        inner = exc.__cause__ or (exc.args[0] if exc.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
+def _header(response: urllib3.BaseHTTPResponse, name: str) -> str:
+    return str(response.headers.get(name, ""))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
