@@ -134,7 +134,12 @@ class HttpSender:
             body = gzip.compress(body, compresslevel=5)
         try:
             response = self.pool.request(
-                "POST", f"{self.base}/v1/{signal}", body=body, headers=self.headers
+                "POST",
+                f"{self.base}/v1/{signal}",
+                body=body,
+                headers=self.headers,
+                retries=False,
+                redirect=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return self._unreachable(exc)
