@@ -4,6 +4,7 @@ partial success) against the forwarder, and to see what it received."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import http.client
@@ -39,6 +40,8 @@ class Reply:
     rejected: int = 0  # partial_success
     retry_delay: float | None = None  # gRPC RetryInfo
     echo: bool = False  # the error message repeats the request's headers (a careless server)
+    drop: bool = False  # HTTP: the connection is closed without an answer
+    garbage: bool = False  # HTTP: the answer is the request's authorization header, no status
 
 
 @dataclass
@@ -136,6 +139,11 @@ class HttpEndpoint(Endpoint):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 reply = endpoint.next_reply()
                 time.sleep(reply.delay)
+                if reply.drop or reply.garbage:
+                    if reply.garbage:
+                        self.wfile.write(f"{self.headers['authorization']}\r\n\r\n".encode())
+                    self.close_connection = True
+                    return
                 if reply.status != 200:
                     self.send_response(int(reply.status))
                     for name, value in reply.headers.items():
@@ -204,10 +212,11 @@ class ForwardProxy:
     """A plain HTTP forward proxy on ``127.0.0.1:port`` that relays each request to the URL
     it names and keeps those URLs in ``seen``."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth: str | None = None) -> None:
         self.port = free_port()
         self.seen: list[str] = []
         proxy = self
+        wanted = f"Basic {base64.b64encode(auth.encode()).decode()}" if auth else None
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -216,11 +225,18 @@ class ForwardProxy:
                 pass
 
             def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if wanted and self.headers.get("proxy-authorization") != wanted:
+                    self.send_response(407)
+                    self.send_header("proxy-authenticate", 'Basic realm="test"')
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 proxy.seen.append(self.path)  # a proxy is sent the absolute URL
                 target = urlsplit(self.path)
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 upstream = http.client.HTTPConnection(target.netloc, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                hop = ("host", "proxy-authorization")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
                 upstream.request("POST", target.path, body=body, headers=headers)
                 answer = upstream.getresponse()
                 payload = answer.read()

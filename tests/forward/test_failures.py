@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from otlp_arrow import OtlpLibrary, read_table
+from otlp_arrow import ConfigError, OtlpLibrary, read_table
 from otlp_arrow.forward.backoff import delay
 from otlp_arrow.forward.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from otlp_arrow.forward.senders import retry_after_seconds
@@ -27,6 +27,7 @@ from tests.forward.endpoint import (
 )
 from tests.helpers import span_batch, wait_for
 
+PROXY_PASSWORD = "pp-5e6f7a8b"
 FAST = {
     "write_interval": "20ms",
     "forward_retry_initial": "20ms",
@@ -163,27 +164,69 @@ def test_a_dropped_connection_is_replaced(tmp_path: Path) -> None:
         endpoint.stop()
 
 
-def test_the_environment_s_proxy_is_used_and_no_proxy_bypasses_it(
-    tmp_path: Path, http: HttpEndpoint, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    proxy = ForwardProxy()
-    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    return monkeypatch
+
+
+def _sent_is(lib: OtlpLibrary, rows: int) -> bool:
+    return bool(lib.stats()["forward"]["rows_sent"].get("traces") == rows)
+
+
+def _deliver_one(out: Path, url: str) -> None:
+    with library(out, url) as lib:
+        lib.export_traces(span_batch(10))
+        lib.flush()
+        wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+
+
+@pytest.mark.parametrize("form", ["url", "host:port", "credentials"])
+def test_the_environment_s_proxy_is_used_and_no_proxy_bypasses_it(
+    tmp_path: Path, http: HttpEndpoint, no_proxy_env: pytest.MonkeyPatch, form: str
+) -> None:
+    proxy = ForwardProxy(auth=f"ada:{PROXY_PASSWORD}" if form == "credentials" else None)
+    where = f"127.0.0.1:{proxy.port}"
+    value = {
+        "url": f"http://{where}",
+        "host:port": where,  # no scheme: as urllib takes it
+        "credentials": f"http://ada:{PROXY_PASSWORD}@{where}",
+    }[form]
+    no_proxy_env.setenv("HTTP_PROXY", value)
     try:
-        with library(tmp_path / "proxied", http.url) as lib:
-            lib.export_traces(span_batch(10))
-            lib.flush()
-            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        _deliver_one(tmp_path / "proxied", http.url)
         assert proxy.seen == [f"{http.url}/v1/traces"] and len(http.received) == 1
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        with library(tmp_path / "direct", http.url) as lib:
-            lib.export_traces(span_batch(10))
-            lib.flush()
-            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 10, "delivery")
+        no_proxy_env.setenv("NO_PROXY", f"127.0.0.1:{http.port}")  # with its port, as urllib
+        _deliver_one(tmp_path / "direct", http.url)
         assert len(proxy.seen) == 1 and len(http.received) == 2
     finally:
         proxy.stop()
+
+
+def test_a_proxy_of_another_kind_is_a_clear_error_at_start(
+    tmp_path: Path, no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    no_proxy_env.setenv("HTTP_PROXY", f"socks5h://ada:{PROXY_PASSWORD}@127.0.0.1:1080")
+    with pytest.raises(ConfigError, match="socks5h:// proxy") as error:
+        library(tmp_path, "http://127.0.0.1:9")
+    assert PROXY_PASSWORD not in str(error.value)
+
+
+def test_a_connection_closed_before_the_answer_is_replaced_at_once(
+    tmp_path: Path, http: HttpEndpoint
+) -> None:
+    """An endpoint may close an idle kept-alive connection just as the next request goes out:
+    that request is sent again on a new connection, not counted as a failure and retried."""
+    http.script.extend([Reply(), Reply(drop=True)])
+    with library(tmp_path, http.url) as lib:
+        for seed in range(2):
+            lib.export_traces(span_batch(10, seed))
+            lib.flush()
+            wait_for(functools.partial(_sent_is, lib, 10 * (seed + 1)), "delivery")
+        stats = lib.stats()["forward"]
+    assert stats["retries"] == 0 and stats["requests"] == {"ok": 2}
+    assert len(http.attempts) == 3 and len(http.connections) == 2 and len(http.received) == 2
 
 
 def test_slow_endpoint_opens_the_breaker_and_never_slows_the_local_path(

@@ -110,6 +110,34 @@ def test_text_a_remote_echoes_is_scrubbed_before_it_is_logged(
         assert secret not in logged  # ...without what it echoed
 
 
+def test_a_broken_answer_echoing_the_credentials_is_scrubbed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that answers with no status line, only the request's authorization header:
+    the transport error that names what it got is scrubbed too."""
+    endpoint = HttpEndpoint().start()
+    endpoint.script.extend([Reply(garbage=True)] * 2)  # the one resend included
+    try:
+        with (
+            caplog.at_level(logging.DEBUG),
+            OtlpLibrary(
+                output_dir=tmp_path,
+                forward_endpoint=endpoint.url,
+                forward_basic_auth=f"ada:{PASSWORD}",
+                **FAST,
+            ) as lib,
+        ):
+            lib.export_traces(span_batch(5))
+            lib.flush()
+            wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 5, "delivery")
+    finally:
+        endpoint.stop()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "cannot reach" in logged and "Basic ***" in logged
+    for secret in (PASSWORD, "YWRhOnB3LTRiMWM5ZTI3"):
+        assert secret not in logged
+
+
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_replay_gives_up_on_a_host_name_that_does_not_resolve(
     tmp_path: Path, protocol: str

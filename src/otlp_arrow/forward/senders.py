@@ -1,6 +1,6 @@
 """Send one OTLP export request to a remote endpoint and say what happened.
 
-``HttpSender`` (OTLP/HTTP, protobuf or JSON; urllib3, one kept-alive connection) and
+``HttpSender`` (OTLP/HTTP, protobuf or JSON; ``forward.http_sender``) and
 ``GrpcSender`` (OTLP/gRPC; grpcio) share one contract: ``send(signal, request)`` (the
 serialized export request, as ``arrow_to_otlp_bytes`` makes it) returns an
 :class:`Outcome` and never raises for a network or server failure. Which failures are worth
@@ -16,24 +16,18 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import gzip
 import re
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
 
-import urllib3
 from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 
 from otlp_arrow.config import Config
 from otlp_arrow.errors import ConfigError
-from otlp_arrow.otlp import json_wire
 from otlp_arrow.otlp.services import SERVICES, export_method
 from otlp_arrow.schema import Signal
 
@@ -98,139 +92,15 @@ def make_sender(config: Config) -> Sender:
         raise ConfigError("forward_endpoint is not set: nowhere to send to")
     if config.forward_protocol == "grpc":
         return GrpcSender(config)
+    from otlp_arrow.forward.http_sender import HttpSender  # it builds on this module
+
     return HttpSender(config)
 
 
-def _rejected(signal: Signal, response: Message) -> tuple[int, str]:
+def rejected_items(signal: Signal, response: Message) -> tuple[int, str]:
+    """What a response's ``partial_success`` says: items rejected, and the message."""
     partial = response.partial_success  # type: ignore[attr-defined]
     return int(getattr(partial, SERVICES[signal].rejected_field)), str(partial.error_message)
-
-
-class HttpSender:
-    """OTLP/HTTP: ``POST <endpoint>/v1/<signal>``, one request after another on one kept-alive
-    connection (a new one per request would cost a TCP and a TLS handshake each), through the
-    proxy the environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) as urllib
-    would."""
-
-    def __init__(self, config: Config) -> None:
-        self.base = config.forward_endpoint
-        self.json = config.forward_protocol == "http/json"
-        self.gzip = config.forward_compression == "gzip"
-        self.headers = dict(auth_headers(config))
-        self.secrets = secret_texts(config)
-        self.headers["content-type"] = "application/json" if self.json else "application/x-protobuf"
-        if self.gzip:
-            self.headers["content-encoding"] = "gzip"
-        context = None
-        if self.base.startswith("https://"):
-            context = ssl.create_default_context(cafile=_ca_path(config.forward_ca_file))
-        self.pool = _pool(self.base, context, config.forward_timeout)
-
-    def send(self, signal: Signal, request: bytes) -> Outcome:
-        body = request
-        if self.json:  # OTLP/JSON is written from the message (parsed by upb: fast)
-            body = json_wire.encode_request(SERVICES[signal].request.FromString(request))
-        if self.gzip:
-            body = gzip.compress(body, compresslevel=5)
-        try:
-            response = self.pool.request(
-                "POST",
-                f"{self.base}/v1/{signal}",
-                body=body,
-                headers=self.headers,
-                retries=False,
-                redirect=False,
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return self._unreachable(exc)
-        if response.status >= 300:
-            return self._failed(response)
-        rejected, message = self._partial(signal, response.data, _header(response, "content-type"))
-        return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
-
-    def _unreachable(self, exc: BaseException) -> Outcome:
-        reason = _root(exc)
-        if isinstance(reason, ssl.SSLCertVerificationError):
-            return Outcome(False, False, message=f"TLS: {reason.verify_message}", kind="TLS")
-        if isinstance(reason, socket.gaierror):
-            return Outcome(
-                False,
-                True,
-                message=f"cannot resolve the host name of {self.base}: {reason.strerror}",
-                kind="unresolvable",
-                unresolvable=True,
-            )
-        return Outcome(
-            False, True, message=f"cannot reach {self.base}: {reason}", kind="unreachable"
-        )
-
-    def _partial(self, signal: Signal, answer: bytes, kind: str) -> tuple[int, str]:
-        if not answer:
-            return 0, ""
-        response_type = SERVICES[signal].response
-        try:
-            if kind.startswith("application/json"):
-                response = json_wire.parse(answer, response_type)
-            else:
-                response = response_type.FromString(answer)
-        except (ValueError, DecodeError):
-            return 0, ""
-        return _rejected(signal, response)
-
-    def _failed(self, response: urllib3.BaseHTTPResponse) -> Outcome:
-        detail = ""
-        body = response.data
-        try:
-            if _header(response, "content-type").startswith("application/x-protobuf"):
-                detail = Status.FromString(body).message
-            elif body:
-                detail = body.decode("utf-8", "replace")[:200]
-        except DecodeError:
-            pass
-        message = f"HTTP {response.status} {response.reason or ''}".rstrip()
-        message = scrub(message + (f": {detail}" if detail else ""), self.secrets)
-        return Outcome(
-            False,
-            response.status in RETRYABLE_HTTP,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
-            message=message,
-            kind=f"HTTP {response.status}",
-        )
-
-    def close(self) -> None:
-        self.pool.clear()
-
-
-def _pool(base: str, context: ssl.SSLContext | None, timeout: float) -> urllib3.PoolManager:
-    """One kept-alive connection to ``base``, through the environment's proxy for it if any.
-    No retries (the forwarder retries, with back-off) and no redirects (a redirected POST
-    would lose its body: a 3xx is reported as it is)."""
-    options: dict[str, Any] = {
-        "num_pools": 1,
-        "maxsize": 1,
-        "ssl_context": context,
-        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
-        "retries": False,
-    }
-    parts = urlsplit(base)
-    proxy = None if proxy_bypass(parts.hostname or "") else getproxies().get(parts.scheme)
-    if proxy:
-        return urllib3.ProxyManager(proxy, **options)
-    return urllib3.PoolManager(**options)
-
-
-def _root(exc: BaseException) -> BaseException:
-    """The first cause of ``exc`` that urllib3 wrapped (an OSError, an ssl error)."""
-    for _ in range(8):  # a few levels at most; never loop on a cycle of causes
-        inner = exc.__cause__ or (exc.args[0] if exc.args else None)
-        if not isinstance(inner, BaseException):
-            break
-        exc = inner
-    return exc
-
-
-def _header(response: urllib3.BaseHTTPResponse, name: str) -> str:
-    return str(response.headers.get(name, ""))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -247,7 +117,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
-def _ca_path(path: Path | None) -> str | None:
+def ca_path(path: Path | None) -> str | None:
+    """``forward_ca_file`` as a path for ``ssl``; ConfigError if it is not a readable file."""
     if path is None:
         return None
     if not path.is_file():
@@ -271,7 +142,7 @@ class GrpcSender:
             url.netloc if url.port else f"{url.netloc}:{443 if url.scheme == 'https' else 4317}"
         )
         if url.scheme == "https":
-            ca = _ca_path(config.forward_ca_file)
+            ca = ca_path(config.forward_ca_file)
             roots = Path(ca).read_bytes() if ca else None
             self.channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(roots))
         else:
@@ -303,7 +174,7 @@ class GrpcSender:
             )
         except self._grpc.RpcError as exc:
             return self._failed(exc)
-        rejected, message = _rejected(signal, response)
+        rejected, message = rejected_items(signal, response)
         return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
 
     def _failed(self, exc: Any) -> Outcome:
