@@ -216,17 +216,11 @@ def test_retention_by_size_drops_unforwarded_files_and_counts_them(
         for seed in range(12):
             lib.export_traces(span_batch(100, seed))
             assert lib.flush()
-
-        def settled() -> bool:  # the first deletion may be of the file in flight: not dropped
-            forward = lib.stats()["forward"]
-            kept = read_table(tmp_path, "traces").num_rows
-            dropped = forward["rows_dropped"].get("traces", 0)  # absent before the first count
-            return bool(dropped > 0 and forward["lag_rows"].get("traces") == kept)
-
-        wait_for(settled, "retention by size to drop unforwarded rows", timeout=10)
+        wait_for(lambda: lib.stats()["files_deleted"] >= 1, "retention by size", timeout=10)
         kept = read_table(tmp_path, "traces").num_rows
-        dropped = lib.stats()["forward"]["rows_dropped"]["traces"]
-        assert 0 < dropped <= 1200 - kept
+        forward = lib.stats()["forward"]
+        dropped = forward["rows_dropped"]["traces"]
+        assert forward["lag_rows"]["traces"] == kept and 0 < dropped <= 1200 - kept
         down.start()
         wait_for(lambda: lib.stats()["forward"]["lag_rows"]["traces"] == 0, "delivery")
         wait_for(lambda: len(received_ids(down)) + dropped == 1200, "the request in flight")
