@@ -82,22 +82,24 @@ class HttpSender:
         return Outcome(True, rejected=rejected, message=scrub(message, self.secrets))
 
     def _post(self, url: str, body: bytes) -> urllib3.BaseHTTPResponse:
-        for again in (False, True):
-            try:
-                return self.pool.request(
-                    "POST",
-                    url,
-                    body=body,
-                    headers=self.headers,
-                    retries=False,
-                    redirect=False,
-                    decode_content=False,  # identity asked for; a body we cannot read is no loss
-                )
-            except urllib3.exceptions.ProtocolError as exc:
-                if again or not _closed_before_answer(exc):
-                    raise
-                log.debug("%s closed the connection before answering; sending on a new one", url)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        try:
+            return self._request(url, body)
+        except urllib3.exceptions.ProtocolError as exc:
+            if not _closed_before_answer(exc):
+                raise
+            log.debug("%s closed the connection before answering; sending on a new one", url)
+            return self._request(url, body)
+
+    def _request(self, url: str, body: bytes) -> urllib3.BaseHTTPResponse:
+        return self.pool.request(
+            "POST",
+            url,
+            body=body,
+            headers=self.headers,
+            retries=False,
+            redirect=False,
+            decode_content=False,  # identity asked for; a body we cannot read is no loss
+        )
 
     def _unreachable(self, exc: BaseException) -> Outcome:
         reason = _root(exc)
