@@ -228,13 +228,16 @@ class Forwarder:
                         return sent_any
                     self._in_flight[stem] = first + rows
                 delivered = self.delivery.deliver(signal, request, rows, self._stop)
-                with self._lock:
-                    self._in_flight.pop(stem, None)
                 if not delivered and self._stop.is_set():
+                    with self._lock:
+                        self._in_flight.pop(stem, None)
                     return sent_any  # not sent: the cursor stays before it
                 first += rows
                 sent_any = True
-                self._advance(position, stem, first)
+                with self._lock:  # at once: retention never sees these rows as unsent
+                    position.advance(stem, first)
+                    self._in_flight.pop(stem, None)
+                self._save()
         if closed:
             if (tail := self._tails.pop(stem, None)) is not None:
                 tail.close()
@@ -242,11 +245,6 @@ class Forwarder:
                 position.finish(stem)
             self._save()
         return sent_any
-
-    def _advance(self, position: Position, stem: str, rows: int) -> None:
-        with self._lock:
-            position.advance(stem, rows)
-        self._save()
 
     def _compact(self, position: Position, listed: set[str]) -> None:
         with self._lock:
@@ -311,17 +309,24 @@ class Forwarder:
         if known is None:
             return
         lost = 0
-        view = self._view()  # another process's saved cursor if it holds the lease
         with self._lock:
-            position = self._cursor.positions[known] if self._cursor else None
+            own = self._cursor is not None
+        saved = None if own else self._view()  # the lease holder's saved cursor, if any
         for info in files:
             stem = info.path.stem
             try:
                 rows, _ = self._counter.count(info.path)
             except StorageError:
                 rows = 0
-            with self._lock:
-                sent = view.positions[known].rows_sent(stem) if view else 0
+            with self._lock:  # this process's own cursor is read live: what was sent is in it
+                position = self._cursor.positions[known] if self._cursor else None
+                source = position
+                if source is None and saved is not None:
+                    source = saved.positions[known]
+                if source is None:
+                    sent = 0
+                else:  # fully sent since retention listed it: nothing of it is lost
+                    sent = rows if source.is_done(stem) else source.rows_sent(stem)
                 lost += max(0, rows - max(sent, self._in_flight.get(stem, 0)))
                 if position is not None:
                     position.advance(stem, rows)
