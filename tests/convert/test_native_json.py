@@ -195,6 +195,21 @@ def test_refusals_name_the_field(name: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["aGVs bG8=", "aGVsbG8=x", "aGVs!bG8", "aGVsbG8===", "aGVsbG8=\n", "aGVsbA=="[:-1]],
+    ids=["space", "after-padding", "bad-character", "extra-padding", "newline", "half-padded"],
+)
+def test_base64_that_is_not_exactly_base64_is_refused_not_guessed(text: str) -> None:
+    """``base64.b64decode`` (json_format's) skips characters it does not know and what
+    follows the padding: "aGVs bG8=x" would be stored as b"hello". Go's protojson refuses it;
+    so do we, on both routes."""
+    body = _attr({"bytesValue": text})
+    assert difference(json.dumps(body).encode(), "traces", True) is None
+    with pytest.raises(ConversionError, match=f"bytesValue: {re.escape(repr(text))} is not "):
+        convert_json(json.dumps(body).encode(), "traces")
+
+
 def test_partial_mode_leaves_bad_items_out_and_counts_them() -> None:
     good = _spans(name="ok")["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     bad = {**good, "spanId": "ab"}

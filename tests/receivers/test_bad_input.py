@@ -62,10 +62,23 @@ def _no_traceback(caplog: pytest.LogCaptureFixture) -> None:
             _spans_json(attributes=[{"key": "k", "value": {"bytesValue": "!!not base64"}}]),
             "bytesValue",
         ),
+        (
+            _spans_json(attributes=[{"key": "k", "value": {"bytesValue": "aGVs bG8=x"}}]),
+            "bytesValue: 'aGVs bG8=x' is not base64",
+        ),
         (_spans_json(kind="SPAN_KIND_NOPE"), "spans[0].kind: 'SPAN_KIND_NOPE' is not a SpanKind"),
         (_spans_json(status={"code": "NOPE"}), "status.code: 'NOPE' is not a StatusCode"),
     ],
-    ids=["deep-array", "deep-object", "deep-kvlist", "deep-messages", "base64", "kind", "status"],
+    ids=[
+        "deep-array",
+        "deep-object",
+        "deep-kvlist",
+        "deep-messages",
+        "base64",
+        "base64-lenient",
+        "kind",
+        "status",
+    ],
 )
 def test_bad_otlp_json_is_400_counted_as_malformed_without_traceback(
     service: Service, caplog: pytest.LogCaptureFixture, body: bytes, message: str

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -25,6 +26,10 @@ _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 #: arrays and objects an OTLP/JSON body may nest (a kvlist value inside a kvlist takes 4)
 MAX_JSON_DEPTH = 200
 M = TypeVar("M", bound=Message)
+#: what a ``bytes`` field may hold: base64 in the standard or URL-safe alphabet, padded
+#: correctly or not at all (``base64.b64decode`` alone would skip unknown characters and
+#: anything after the padding, storing bytes the sender never meant)
+_BASE64 = re.compile(r"(?:[\w+/-]{4})*(?:[\w+/-]{2}(?:==)?|[\w+/-]{3}=?)?", re.ASCII)
 
 
 def parse(body: bytes, message_type: type[M]) -> M:
@@ -65,6 +70,12 @@ def _prepare(node: Any, descriptor: Any, path: str, depth: int) -> None:
                 raise ValueError(f"{where}: {value!r} is not a hex id") from None
         elif field is not None and field.enum_type is not None:
             _check_enum(field.enum_type, value, where)
+        elif field is not None and field.type == field.TYPE_BYTES and isinstance(value, str):
+            if not _BASE64.fullmatch(value):
+                raise ValueError(
+                    f"{where}: {value!r} is not base64 (the standard or URL-safe alphabet, "
+                    "padded with '=' or not at all)"
+                )
         else:
             inner = field.message_type if field is not None else None
             _prepare(value, inner, where, depth + 1)
