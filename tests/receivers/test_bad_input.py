@@ -119,9 +119,11 @@ def test_gzip_trailing_garbage_and_oversized_members_are_refused(
     service: Service, tail: bytes, code: int, message: str
 ) -> None:
     body = gzip.compress(traces(2, start_ns=T0).SerializeToString()) + tail
+    before = _malformed(service)
     status, _, response = _post(service, "/v1/traces", body, PROTOBUF, {"Content-Encoding": "gzip"})
     assert status == code
     assert message in Status.FromString(response).message
+    assert _malformed(service) == before + (code == 400)  # a body too large is not malformed
     service.library.flush()
     assert not list(service.config.output_dir.rglob("*.arrows")) or (
         read_table(service.config.output_dir, "traces").num_rows == 0

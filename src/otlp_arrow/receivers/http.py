@@ -203,7 +203,8 @@ class HttpReceiver:
         except ClientDisconnect:  # nobody to answer: one debug line, no traceback
             log.debug("OTLP/HTTP client %s went away mid-request", _peer(request))
             return Response(status_code=400)
-        except ValueError as exc:
+        except ValueError as exc:  # not valid gzip
+            self.stats.malformed(signal, "http")
             return _status(400, str(exc), content_type)
         try:
             converted = await run_in_threadpool(
