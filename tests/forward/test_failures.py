@@ -62,7 +62,7 @@ def test_endpoint_down_at_start_then_up_gets_everything_once(tmp_path: Path) -> 
         lib.flush()
         wait_for(lambda: lib.stats()["forward"]["breaker_opened"] >= 1, "the breaker to open")
         forward = lib.stats()["forward"]
-        assert forward["retries"] >= 3 and forward["rows_sent"] == {}
+        assert forward["retries"] >= 3 and not any(forward["rows_sent"].values())
         assert read_table(tmp_path, "traces").num_rows == 200  # local files complete
         endpoint.start()
         wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 200, "delivery")
@@ -250,7 +250,7 @@ def test_slow_endpoint_opens_the_breaker_and_never_slows_the_local_path(
         # forwarding 40 requests would take >= 40 x 200 ms; the local path did not wait for it
         assert local_seconds < 40 * 0.2
         assert stats["lag_rows"]["traces"] == 4000  # nothing dropped: all still to forward
-        assert stats["rows_dropped"] == {} and stats["rows_sent"] == {}
+        assert not any(stats["rows_dropped"].values()) and not any(stats["rows_sent"].values())
         assert stats["requests"].get("unreachable", 0) >= 2  # the timeouts counted
 
 

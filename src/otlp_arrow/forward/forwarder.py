@@ -376,8 +376,12 @@ class Forwarder:
         with self._lock:
             dropped = dict(self.dropped)
             held = int(self.lease.held)
+        delivery = self.delivery.snapshot()
+        for counts in (delivery.rows_sent, delivery.rows_rejected, delivery.rows_failed, dropped):
+            for signal in self.signals:  # every forwarded signal has a number, 0 until counted
+                counts.setdefault(signal, 0)
         return ForwardStats(
-            **vars(self.delivery.snapshot()),
+            **vars(delivery),
             endpoint=self.config.forward_endpoint,
             lease_held=held,
             lag_rows=lag_rows,
