@@ -4,64 +4,111 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, TextIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from otlp_arrow.display import display_bytes, display_value
-from otlp_arrow.schema import map_timestamps
+from otlp_arrow.display import display_any_value, display_bytes, display_value
+from otlp_arrow.schema import ANY_VALUE_FIELDS, map_timestamps
 
 FORMATS = ("table", "csv", "json", "arrow")
 
 
 def for_display(table: pa.Table) -> pa.Table:
     """Ids and bytes as lowercase hex, times as ISO 8601 text, nested values as JSON text
-    (:func:`otlp_arrow.query.display_value`)."""
+    (:func:`display_rows` has them as JSON values)."""
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
-        type_ = field.type
-        if pa.types.is_dictionary(type_):
-            column = column.cast(type_.value_type)
-            type_ = type_.value_type
-        if pa.types.is_binary(type_) or pa.types.is_fixed_size_binary(type_):
-            column = pa.array(
-                [None if v is None else display_bytes(v) for v in column.to_pylist()], pa.string()
-            )
-        elif pa.types.is_timestamp(type_):
-            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
-        elif pa.types.is_nested(type_):
-            column = pa.array(
-                [
-                    None if v is None else json.dumps(display_value(v), ensure_ascii=False)
-                    for v in _times_as_text(column, type_).to_pylist()
-                ],
+        flat = _flat(column, field.type)
+        if flat is None:
+            flat = pa.array(
+                [None if v is None else json.dumps(v, ensure_ascii=False) for v in _nested(column)],
                 pa.string(),
             )
-        columns.append(column)
+        columns.append(flat)
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def _times_as_text(column: Any, type_: pa.DataType) -> Any:
-    """Nested timestamps cannot become Python datetimes at ns precision: cast them to text."""
-    target = map_timestamps(type_, pa.string(), decode_dictionaries=True)
-    return column if target == type_ else column.cast(target)
+def display_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows of ``table`` as :func:`for_display` shows them, nested values as JSON values
+    (maps as objects, empty ones too; times in them as at the top level)."""
+    values = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        flat = _flat(column, field.type)
+        values[field.name] = _nested(column) if flat is None else flat.to_pylist()
+    return [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+
+
+def _flat(column: Any, type_: pa.DataType) -> Any:
+    """A column that is not nested as display text (None for a nested one)."""
+    if pa.types.is_dictionary(type_):
+        column, type_ = column.cast(type_.value_type), type_.value_type
+    if pa.types.is_binary(type_) or pa.types.is_fixed_size_binary(type_):
+        return pa.array(
+            [None if v is None else display_bytes(v) for v in column.to_pylist()], pa.string()
+        )
+    if pa.types.is_timestamp(type_):
+        return pc.strftime(column, format=TIME_FORMAT)
+    return None if pa.types.is_nested(type_) else column
+
+
+#: how times are shown (``%S`` has the fraction: nanoseconds for the stored times)
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _nested(column: Any) -> list[Any]:
+    """A nested column's values as JSON-ready Python, told by its type: maps as objects,
+    AnyValues as their values, bytes as hex, times as :data:`TIME_FORMAT` text."""
+    target = map_timestamps(column.type, pa.int64(), decode_dictionaries=True)
+    rows = column.cast(target).to_pylist() if target != column.type else column.to_pylist()
+    return [_value(v, column.type) for v in rows]
+
+
+def _value(value: Any, type_: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if isinstance(type_, pa.DictionaryType):
+        return _value(value, type_.value_type)
+    if isinstance(type_, pa.TimestampType):  # an int of the type's unit, cast above
+        return _time_text(value, type_.unit)
+    if isinstance(type_, pa.MapType):
+        return {k: _value(v, type_.item_type) for k, v in value}
+    if isinstance(type_, pa.ListType | pa.LargeListType | pa.FixedSizeListType):
+        return [_value(v, type_.value_type) for v in value]
+    if isinstance(type_, pa.StructType):
+        if {f.name for f in type_} == set(ANY_VALUE_FIELDS):
+            return display_any_value(value)
+        return {f.name: _value(value[f.name], f.type) for f in type_}
+    return display_value(value)
+
+
+def _time_text(value: int, unit: str) -> str:
+    """What ``pc.strftime(..., TIME_FORMAT)`` writes for a time of ``unit`` (the fraction has
+    the unit's digits), for one value (no datetime: it has only microseconds)."""
+    digits = _DIGITS[unit]
+    seconds, part = divmod(value, 10**digits)
+    whole = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{whole}.{part:0{digits}d}Z" if digits else f"{whole}Z"
+
+
+_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def write(table: pa.Table, fmt: str, text: TextIO, binary: BinaryIO, max_rows: int = 50) -> None:
     if fmt == "arrow":
         with pa.ipc.new_stream(binary, table.schema) as writer:
             writer.write_table(table)
-        return
-    shown = for_display(table)
-    if fmt == "csv":
-        pa_csv.write_csv(shown, binary)
     elif fmt == "json":
-        for row in shown.to_pylist():
+        for row in display_rows(table):
             text.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        pa_csv.write_csv(for_display(table), binary)
     else:
-        text.write(render_table(shown, max_rows))
+        text.write(render_table(for_display(table), max_rows))
 
 
 def render_table(table: pa.Table, max_rows: int = 50) -> str:
