@@ -157,6 +157,27 @@ def test_replay_says_what_it_could_not_send(tmp_path: Path) -> None:
     assert re.search(r"^logs\s+30\s+0\s+0\s+30$", done.stdout, re.MULTILINE), done.stdout
 
 
+def test_replay_sends_the_forward_signals_setting_unless_told_otherwise(tmp_path: Path) -> None:
+    endpoint = HttpEndpoint().start()
+    try:
+        with OtlpLibrary(output_dir=tmp_path) as library:
+            library.export_logs(sample.logs(30, start_ns=T0))
+            library.export_traces(sample.traces(20, start_ns=T0))
+        done = subprocess.run(
+            [EXE, "replay", "--output-dir", str(tmp_path), "--to", endpoint.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "OTLP_ARROW_FORWARD_SIGNALS": "logs"},
+        )
+    finally:
+        endpoint.stop()
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^logs\s+30\s+30\s+0\s+0$", done.stdout, re.MULTILINE), done.stdout
+    assert not re.search(r"^traces", done.stdout, re.MULTILINE), done.stdout
+    assert len(endpoint.items("logs")) == 30 and not endpoint.items("traces")
+
+
 SECRETS = ("token-5f2a9c71", "key-8d1e44b0", "tenant-c07b2f19", "user:pass-93aa01")
 
 

@@ -159,7 +159,8 @@ def replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from otlp_arrow.forward.replay import parse_moment, print_summary
     from otlp_arrow.forward.replay import replay as run_replay
 
-    signals: tuple[Signal, ...] = tuple(dict.fromkeys(args.signal or SIGNALS))
+    chosen = args.signal or config.forward_signals  # --signal, else the setting (all)
+    signals: tuple[Signal, ...] = tuple(s for s in SIGNALS if s in chosen)
     since = parse_moment(args.since) if args.since else None
     until = parse_moment(args.until) if args.until else None
     summary = run_replay(config, signals, since=since, until=until, progress=sys.stderr)

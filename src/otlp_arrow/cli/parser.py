@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--signal",
         action="append",
         choices=SIGNALS,
-        help="only this signal (repeatable; default all)",
+        help="only this signal (repeatable; default the forward_signals setting: all)",
     )
     replay.add_argument("--since", metavar="TIME", help="from this time: ISO 8601, or ago (2h)")
     replay.add_argument("--until", metavar="TIME", help="before this time: ISO 8601, or ago")
