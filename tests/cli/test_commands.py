@@ -7,12 +7,15 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sysconfig
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import otlp_arrow
 from otlp_arrow import connect
@@ -290,3 +293,21 @@ def test_view_of_a_directory_that_does_not_exist_yet_says_so(tmp_path: Path) -> 
         assert proc.wait(15) == 0
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.mark.parametrize("taken", ["--grpc-port", "--http-port"])
+def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path, taken: str) -> None:
+    with socket.socket() as other:  # another process's listener
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        ports = {"--grpc-port": "0", "--http-port": "0", taken: str(port)}
+        done = _run("serve", "--output-dir", str(tmp_path), *(x for p in ports.items() for x in p))
+    protocol = "gRPC" if taken == "--grpc-port" else "HTTP"
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(
+        f"otlp-arrow: error: cannot listen for OTLP/{protocol} on 127.0.0.1:{port}: "
+        "Address already in use"
+    ), done.stderr
+    assert "add_port" not in done.stderr  # gRPC's own log line
+    assert "stopped; everything received" not in done.stderr  # it never started

@@ -20,6 +20,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from otlp_arrow.errors import ReceiverError
+from otlp_arrow.receivers import sockets
 from otlp_arrow.receivers.limits import Limits, OncePerSpell
 
 log = logging.getLogger(__name__)
@@ -55,22 +56,7 @@ class BackgroundServer:
 
     def start(self, timeout_s: float = 10.0) -> int:
         """Start serving; returns the bound port. ReceiverError if the port is taken."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: no other process may share it
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        else:  # POSIX: a restart may bind while the old connections are in TIME_WAIT
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.reuse_port:  # serve --workers: the kernel spreads connections over processes
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            sock.bind((self.host, self.requested_port))
-        except OSError as exc:
-            sock.close()
-            raise ReceiverError(
-                f"cannot listen for {self.label} on {self.host}:{self.requested_port}: "
-                f"{exc.strerror or exc}"
-            ) from exc
+        sock = sockets.bind(self.host, self.requested_port, self.label, reuse_port=self.reuse_port)
         sock.listen(128)
         if _ACCEPT_ERRORS not in logging.getLogger("asyncio").filters:
             logging.getLogger("asyncio").addFilter(_ACCEPT_ERRORS)

@@ -26,6 +26,7 @@ from otlp_arrow.errors import (
     StorageError,
 )
 from otlp_arrow.otlp.services import SERVICES, OtlpService
+from otlp_arrow.receivers import sockets
 from otlp_arrow.receivers.handover import ReceiverStats, hand_over
 from otlp_arrow.receivers.limits import CONVERSION_FACTOR, Limits
 
@@ -52,6 +53,7 @@ class GrpcReceiver:
         self._credentials = credentials  # TLS; None: plaintext
         self._accept = accept
         self.stats = stats if stats is not None else ReceiverStats()
+        self._host, self._port = host, port
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._max = max_receive_bytes
         self._retry_after_s = retry_after_s
@@ -62,6 +64,8 @@ class GrpcReceiver:
     def start(self) -> int:
         """Start serving; returns the bound port (the chosen one when asked for port 0)."""
         limits = self._limits
+        if self._port:  # a taken port: our clear error, before gRPC's own log line for it
+            sockets.bind(self._host, self._port, "OTLP/gRPC", reuse_port=limits.reuse_port).close()
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="otlp-arrow-grpc"),
             options=[

@@ -74,7 +74,7 @@ class Service:
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.viewer_port: int | None = None
-        self._ready = False
+        self._ready = self._started = False
         self.worker: int | None = None  # serve --workers: this process's number (/metrics)
         self.receiver_stats = ReceiverStats()
         accept = self.library.accept_converted
@@ -199,7 +199,7 @@ class Service:
         if self.compactor is not None:
             self.compactor.start()
         log.info("writing to %s", self._where())
-        self._ready = True
+        self._ready = self._started = True
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:
@@ -216,7 +216,8 @@ class Service:
         self.library.shutdown()
         if self.lake is not None:  # after the writer: it seals the last files on shutdown
             self.lake.close()
-        log.info("otlp-arrow stopped; everything received is in %s", self._where())
+        if self._started:  # a failed start has its own error
+            log.info("otlp-arrow stopped; everything received is in %s", self._where())
 
     def _where(self) -> str:
         if self.config.remote is None:
