@@ -4,6 +4,7 @@ together share one write (group commit); a failed write refuses them instead of 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -121,6 +122,26 @@ def test_a_failed_write_refuses_the_request_and_keeps_nothing() -> None:
     sink.room = 100
     pipeline.submit("traces", span_batch(10))  # works again: the next request is written
     assert pipeline.writable is True and sink.written == [10]
+    pipeline.close(5)
+
+
+def test_rounds_that_write_nothing_do_not_claim_the_disk_works_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = RecordingSink()
+    sink.room = 0
+    pipeline = _pipeline(sink, "written", write_interval_s=0.01)
+    with caplog.at_level(logging.WARNING, "otlp_arrow"):
+        with pytest.raises(StorageError, match="No space left"):
+            pipeline.submit("traces", span_batch(10))
+        rounds = pipeline._rounds  # write rounds completed (not a public number)
+        wait_for(lambda: pipeline._rounds >= rounds + 5, "rounds with nothing to write")
+        assert pipeline.snapshot().last_error == "No space left on device"
+        assert "works again" not in caplog.text  # nothing was written since the failure
+        assert pipeline.writable is False  # and readiness still says so
+        sink.room = 100
+        pipeline.submit("traces", span_batch(10))
+        assert pipeline.snapshot().last_error is None and "works again" in caplog.text
     pipeline.close(5)
 
 

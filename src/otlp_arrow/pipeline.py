@@ -378,13 +378,15 @@ class Pipeline:
         self._durable = (self._pending[0].seq - 1) if self._pending else self._seq
         self._rounds += 1
         self._round_error = error
-        self._degraded = error is not None
         if error is not None:
+            self._degraded = True
             self.stats.write_errors += 1
             self.stats.last_error = str(error)
-        elif self.stats.last_error is not None and not self._pending:
-            log.warning("writing works again; all buffered rows are written")
-            self.stats.last_error = None
+        elif written:  # a round with nothing to write says nothing about the disk
+            self._degraded = False
+            if self.stats.last_error is not None and not self._pending:
+                log.warning("writing works again; all buffered rows are written")
+                self.stats.last_error = None
         self._cond.notify_all()
 
     @staticmethod
