@@ -54,7 +54,7 @@ def test_files_carry_statistics_page_indexes_encodings_and_sort_order(
 def test_bloom_filters_are_written_for_trace_ids(tmp_path: Path) -> None:
     for signal in ("traces", "logs"):
         path = tmp_path / f"{signal}.parquet"
-        fmt.write_table(path, TABLES[signal](), signal)
+        fmt.write_table(path, fmt.sort_rows(TABLES[signal](), signal), signal)
         rows = duckdb.sql(
             f"SELECT path_in_schema, bloom_filter_offset IS NOT NULL AS bloom "
             f"FROM parquet_metadata('{path}')"
@@ -83,6 +83,7 @@ def test_sealed_files_use_the_layout_and_keep_the_stream_order(tmp_path: Path) -
         lib.export_traces(TABLES["traces"]())
     (sealed,) = data_files(tmp_path / "sealed", "traces", ".parquet")
     assert "PLAIN" in _columns(sealed)["span_id"].encodings
+    assert pq.ParquetFile(sealed).metadata.row_group(0).sorting_columns == ()  # not sorted
     assert read_table(tmp_path / "sealed", "traces").equals(
         read_table(tmp_path / "streams", "traces")
     )

@@ -78,10 +78,12 @@ _BLOOM_FPP = 0.01
 
 
 def writer_options(
-    signal: str, rows: int = ROW_GROUP_ROWS, level: int = ZSTD_LEVEL
+    signal: str, rows: int = ROW_GROUP_ROWS, level: int = ZSTD_LEVEL, *, in_order: bool = False
 ) -> dict[str, Any]:
     """Keyword arguments for ``pq.ParquetWriter`` for a file of ``signal`` (``rows``: about how
-    many rows a row group holds, to size the Bloom filters; ``level``: zstd's)."""
+    many rows a row group holds, to size the Bloom filters; ``level``: zstd's; ``in_order``:
+    the rows are in :data:`SORT_KEYS` order, which the row groups then say — an engine may
+    trust it, so a file in stream order must not)."""
     name = as_signal(signal)
     encodings = ENCODINGS[name]
     ndv = max(1, min(rows, ROW_GROUP_ROWS))
@@ -91,7 +93,7 @@ def writer_options(
         "write_statistics": True,
         "write_page_index": True,
         "store_schema": True,
-        "sorting_columns": sorting_columns(name),
+        "sorting_columns": sorting_columns(name) if in_order else None,
         "bloom_filter_options": {c: {"ndv": ndv, "fpp": _BLOOM_FPP} for c in BLOOM_COLUMNS[name]},
         "use_dictionary": [f.name for f in schema_for(name) if f.name not in encodings],
         "column_encoding": dict(encodings),
@@ -123,14 +125,22 @@ def _sortable(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def open_writer(
-    sink: Any, schema: pa.Schema, signal: str, rows: int = ROW_GROUP_ROWS, level: int = ZSTD_LEVEL
+    sink: Any,
+    schema: pa.Schema,
+    signal: str,
+    rows: int = ROW_GROUP_ROWS,
+    level: int = ZSTD_LEVEL,
+    *,
+    in_order: bool = False,
 ) -> pq.ParquetWriter:
     """A ParquetWriter with the layout of this module on ``sink`` (a path or binary file)."""
-    return pq.ParquetWriter(sink, schema, **writer_options(signal, rows, level))
+    options = writer_options(signal, rows, level, in_order=in_order)
+    return pq.ParquetWriter(sink, schema, **options)
 
 
 def write_table(sink: Any, table: pa.Table, signal: str, level: int = ZSTD_LEVEL) -> None:
-    """Write ``table`` (rows already in order) to ``sink`` as one Parquet file."""
+    """Write ``table``, its rows in :data:`SORT_KEYS` order (:func:`sort_rows`), to ``sink`` as
+    one Parquet file whose row groups say so."""
     rows = min(table.num_rows, ROW_GROUP_ROWS)
-    with open_writer(sink, table.schema, signal, rows, level) as writer:
+    with open_writer(sink, table.schema, signal, rows, level, in_order=True) as writer:
         writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
