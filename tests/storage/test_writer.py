@@ -84,3 +84,15 @@ def test_compression_settings_give_readable_files(tmp_path: Path, compression: s
     writer.write(span_batch(50))
     writer.close()
     assert read_table(tmp_path, "traces").equals(pa.Table.from_batches([span_batch(50)]))
+
+
+def test_the_sequence_number_in_names_is_per_process(tmp_path: Path) -> None:
+    """Two writers of one process opening files in the same second (two libraries, or
+    ``serve`` and an exporter) differ by more than the random token."""
+    clock = FakeClock()
+    one, two = _writer(tmp_path / "a", clock), _writer(tmp_path / "b", clock)
+    first, second = one.write(span_batch(1)), two.write(span_batch(1))
+    one.close()
+    two.close()
+    assert first.name.split("-")[:3] == second.name.split("-")[:3]  # signal, second, pid
+    assert first.name.split("-")[3] != second.name.split("-")[3]

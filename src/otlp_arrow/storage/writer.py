@@ -6,6 +6,7 @@ Only the pipeline's worker thread calls a :class:`Writer`, so it holds no locks.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import secrets
@@ -25,6 +26,8 @@ from otlp_arrow.storage.layout import RotationPolicy, file_name, partition_dir
 from otlp_arrow.storage.retention import RetentionPolicy
 
 log = logging.getLogger(__name__)
+#: The sequence number in file names: one per process, whichever writer opens the file.
+_SEQUENCE = itertools.count(1)
 
 Clock = Callable[[], datetime]
 
@@ -153,7 +156,7 @@ class SignalWriter:
         while True:
             self.files_written += 1
             path = directory / file_name(
-                self.signal, now, os.getpid(), self.files_written, secrets.token_hex(4)
+                self.signal, now, os.getpid(), next(_SEQUENCE), secrets.token_hex(4)
             )
             try:  # locked while open: "being written", retention and sealers keep off
                 sink = locks.create_held(path)
