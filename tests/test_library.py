@@ -13,6 +13,7 @@ from otlp_arrow import (
     ConversionError,
     InputTypeError,
     OtlpLibrary,
+    StorageError,
     arrow_to_otlp,
     read_table,
     schema_for,
@@ -57,6 +58,14 @@ def test_wrong_inputs_are_refused_with_clear_errors(tmp_path: Path) -> None:
             library.export_metrics([1, 2])
         with pytest.raises(ConversionError, match="missing column"):
             library.export_logs(span_batch(1))
+        with pytest.raises(
+            InputTypeError,
+            match=r"^export_traces: expected SDK ReadableSpans, an ExportTraceServiceRequest "
+            r"or a pyarrow Table/RecordBatch of the traces schema, got builtins\.dict$",
+        ):
+            library.export_traces({})
+        with pytest.raises(InputTypeError, match=r"^export_logs: expected SDK ReadableLogRecords"):
+            library.export_logs(b"\n\x00")  # serialized bytes: otlp_to_arrow takes those
         assert library.stats()["rows_accepted"] == {}
 
 
@@ -135,3 +144,9 @@ def test_sealing_at_shutdown_is_not_cut_short_by_the_write_timeout(
     library.shutdown(timeout_millis=500)  # raised "writer did not finish within 0.5 s"
     assert all_sealed(tmp_path, "traces") and all_sealed(tmp_path, "logs")
     assert read_table(tmp_path, "traces").num_rows == 100
+
+
+def test_an_output_dir_that_is_a_file_is_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"data is not a directory$"):
+        OtlpLibrary(output_dir=tmp_path / "data")

@@ -25,6 +25,7 @@ from otlp_arrow.errors import (
     ConfigError,
     InputTypeError,
     OtlpArrowError,
+    StorageError,
 )
 from otlp_arrow.pipeline import Durability, Pipeline, PipelineStats
 from otlp_arrow.schema import SIGNALS, Signal, conform
@@ -88,6 +89,8 @@ class OtlpLibrary:
         **overrides: Any,
     ) -> None:
         self.config = config = Config.of(config, **overrides)
+        if config.local_dir.is_file():  # not a passing fault (a disk full or gone is retried)
+            raise StorageError(f"{config.local_dir} is not a directory", config.local_dir)
         self._forwarder = None
         self._uploader = open_uploader(config, on_file_final)
         if config.forward_endpoint:
@@ -297,6 +300,14 @@ class OtlpLibrary:
         self._pipeline.submit(signal, batch)
 
 
+#: What ``export_<signal>`` takes besides a table, for its error message.
+_ACCEPTED = {
+    "traces": "SDK ReadableSpans, an ExportTraceServiceRequest",
+    "metrics": "SDK MetricsData, an ExportMetricsServiceRequest",
+    "logs": "SDK ReadableLogRecords, an ExportLogsServiceRequest",
+}
+
+
 def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
     """Convert what an export received to one record batch of ``signal``'s schema (None when
     there are no rows)."""
@@ -304,9 +315,17 @@ def to_batch(signal: Signal, data: Any) -> pa.RecordBatch | None:
         table = conform(data, signal)
         return table.combine_chunks().to_batches()[0] if table.num_rows else None
     try:
-        converted = convert_sdk(signal, data) or convert_request(data)
-    except InputTypeError as exc:
+        converted = convert_sdk(signal, data)
+    except InputTypeError as exc:  # a sequence with an item of another type: which one
         raise InputTypeError(f"export_{signal}: {exc}") from None
+    if converted is None:
+        try:
+            converted = convert_request(data)
+        except InputTypeError:
+            raise InputTypeError(
+                f"export_{signal}: expected {_ACCEPTED[signal]} or a pyarrow Table/RecordBatch "
+                f"of the {signal} schema, got {type(data).__module__}.{type(data).__qualname__}"
+            ) from None
     if converted.signal != signal:
         raise InputTypeError(
             f"export_{signal} got a {converted.signal} request; use export_{converted.signal}"

@@ -311,3 +311,25 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path, taken: str) -
     ), done.stderr
     assert "add_port" not in done.stderr  # gRPC's own log line
     assert "stopped; everything received" not in done.stderr  # it never started
+
+
+@pytest.mark.parametrize(
+    "command", [["query", "SELECT count(*) FROM traces"], ["stats"], ["compact"]]
+)
+def test_reading_commands_refuse_a_directory_that_is_not_there(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo"
+    done = _run(*command, "--output-dir", str(missing))
+    assert done.returncode == 1 and not done.stdout
+    assert done.stderr.strip() == (
+        f"otlp-arrow: error: {missing} does not exist: nothing is stored there "
+        "(--output-dir or OTLP_ARROW_OUTPUT_DIR chooses the directory)"
+    )
+    assert not missing.exists()
+
+
+def test_compact_with_a_negative_grace_names_the_option(tmp_path: Path) -> None:
+    done = _run("compact", "--output-dir", str(tmp_path), "--grace", "-5")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "otlp-arrow: error: --grace -5: must not be negative"

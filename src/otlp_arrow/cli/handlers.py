@@ -145,8 +145,21 @@ def _viewer(config: Config, port: int) -> Viewer:
     )
 
 
-def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _stored(args: argparse.Namespace) -> Config:
+    """The settings of a command that reads what is stored: ConfigError if the (local)
+    output directory is not there, rather than answers about nothing (a typo)."""
     config = _config(args)
+    if config.remote is None and not config.local_dir.is_dir():
+        what = "is not a directory" if config.local_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"{display(config.output_dir)} {what}: nothing is stored there (--output-dir or "
+            "OTLP_ARROW_OUTPUT_DIR chooses the directory)"
+        )
+    return config
+
+
+def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    config = _stored(args)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     result = connect(config.output_dir, config.spool_dir).sql(args.sql)
     sys.stdout.flush()
@@ -189,7 +202,7 @@ def tail(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    config = _config(args)
+    config = _stored(args)
     print(f"telemetry under {display(config.output_dir)}")
     print(
         f"{'signal':<8} {'rows':>10} {'files':>6} {'bytes':>12}  {'first':<24} "
@@ -214,8 +227,8 @@ def compact(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     grace = compaction.GRACE_S if args.grace is None else args.grace
     if grace < 0:
-        parser.error("--grace must not be negative")
-    config = _config(args)
+        raise ConfigError(f"--grace {args.grace:g}: must not be negative")
+    config = _stored(args)
     settle = None if args.all else 0.0
     bucket = None if config.remote is None else open_bucket(config.remote)
     for signal in args.signal or SIGNALS:
