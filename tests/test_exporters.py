@@ -4,6 +4,7 @@ OTLP encoder, run on the very objects each exporter receives, is the oracle."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,26 @@ def test_temporality_choices(
         assert exporter._preferred_temporality[Histogram] == histogram
     with pytest.raises(ConfigError, match="temporality='sometimes'"):
         OtlpMetricExporter(OtlpLibrary(output_dir=tmp_path), temporality="sometimes")
+
+
+@pytest.mark.parametrize(
+    ("temporality", "message"),
+    [
+        (5, "temporality=5 is not valid: expected one of cumulative, delta, lowmemory or a "),
+        ({Histogram: "delta"}, "temporality[Histogram]='delta': expected an Aggre"),
+        ({str: AggregationTemporality.DELTA}, "temporality[str]: not an instrument class of"),
+        ({Counter: AggregationTemporality.UNSPECIFIED}, "temporality[Counter]=<Aggreg"),
+    ],
+    ids=["number", "text-value", "not-an-instrument", "unspecified"],
+)
+def test_a_temporality_mapping_that_cannot_be_used_is_a_config_error(
+    tmp_path: Path, temporality: Any, message: str
+) -> None:
+    with (
+        OtlpLibrary(output_dir=tmp_path) as library,
+        pytest.raises(ConfigError, match=re.escape(message)),
+    ):
+        library.metric_exporter(temporality=temporality)
 
 
 def test_metrics_temporality_setting_and_preferred_aggregation(tmp_path: Path) -> None:

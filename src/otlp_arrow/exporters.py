@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.metrics import Instrument
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics import (
@@ -238,4 +239,23 @@ def _temporality(
                 f"{', '.join(TEMPORALITY_PRESETS)} or a mapping of instrument classes"
             )
         return dict(preset)
-    return {**TEMPORALITY_PRESETS["cumulative"], **choice}
+    base = TEMPORALITY_PRESETS["cumulative"]
+    if not isinstance(choice, Mapping):
+        raise ConfigError(
+            f"temporality={choice!r} is not valid: expected one of "
+            f"{', '.join(TEMPORALITY_PRESETS)} or a mapping of instrument classes"
+        )
+    usable = (AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA)
+    for kind, value in choice.items():
+        name = getattr(kind, "__name__", repr(kind))
+        if not (isinstance(kind, type) and issubclass(kind, Instrument)):
+            raise ConfigError(
+                f"temporality[{name}]: not an instrument class of the SDK (such as "
+                f"{', '.join(k.__name__ for k in base)})"
+            )
+        if value not in usable:
+            raise ConfigError(
+                f"temporality[{name}]={value!r}: expected an AggregationTemporality, "
+                "CUMULATIVE or DELTA"
+            )
+    return {**base, **choice}
