@@ -333,3 +333,9 @@ def test_compact_with_a_negative_grace_names_the_option(tmp_path: Path) -> None:
     done = _run("compact", "--output-dir", str(tmp_path), "--grace", "-5")
     assert done.returncode == 1
     assert done.stderr.strip() == "otlp-arrow: error: --grace -5: must not be negative"
+
+
+def test_an_empty_query_is_an_error(tmp_path: Path) -> None:
+    done = _run("query", " ", "--output-dir", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.strip() == "otlp-arrow: error: the SQL query is empty"

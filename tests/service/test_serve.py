@@ -3,6 +3,7 @@ all signals over gRPC and HTTP, then SIGTERM; everything acknowledged is in the 
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 import urllib.request
@@ -191,3 +192,17 @@ def test_a_token_from_a_file_appears_in_no_log_metrics_process_list_or_data_file
     for path in out.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_a_service_with_every_receiver_off_says_it_receives_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from otlp_arrow import Service
+
+    with caplog.at_level(logging.WARNING, "otlp_arrow"):
+        service = Service(output_dir=tmp_path, grpc_port="off", http_port="off").start()
+        service.stop(0)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "no receiver is on (grpc_port and http_port are off): this process receives nothing"
+    ]

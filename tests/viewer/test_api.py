@@ -140,6 +140,7 @@ def test_log_search(base: str, stored: Path) -> None:
         ("/api/metric", "name (the metric name) is required"),
         ("/api/logs?severity=99", "out of range"),
         ("/api/traces?service=" + "x" * 600, "longer than 500"),
+        ("/api/traces?errors=yes", "errors='yes': expected 1, true, 0 or false"),
     ],
 )
 def test_bad_parameters_get_400_saying_why(base: str, path: str, message: str) -> None:

@@ -159,6 +159,8 @@ def _stored(args: argparse.Namespace) -> Config:
 
 
 def query(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if not args.sql.strip():
+        raise ConfigError("the SQL query is empty")
     config = _stored(args)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     result = connect(config.output_dir, config.spool_dir).sql(args.sql)

@@ -196,6 +196,10 @@ class Service:
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
         self._warn_if_exposed()
+        if self._grpc is None and self._http is None:
+            log.warning(
+                "no receiver is on (grpc_port and http_port are off): this process receives nothing"
+            )
         if self.compactor is not None:
             self.compactor.start()
         log.info("writing to %s", self._where())

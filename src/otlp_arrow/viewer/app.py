@@ -201,6 +201,13 @@ def _int(request: Request, name: str, low: int, high: int, default: int | None) 
     return value
 
 
+def _flag(request: Request, name: str) -> bool:
+    text = (_text(request, name) or "0").lower()
+    if text not in ("1", "true", "0", "false"):
+        raise BadRequestError(f"{name}={text!r}: expected 1, true, 0 or false")
+    return text in ("1", "true")
+
+
 def _page(request: Request) -> tuple[int, int]:
     limit = _int(request, "limit", 1, queries.MAX_LIMIT, 50)
     offset = _int(request, "offset", 0, 10**9, 0)
@@ -245,7 +252,7 @@ def _traces(con: Any, request: Request) -> Any:
         con,
         service=_text(request, "service"),
         name=_text(request, "name"),
-        errors_only=_text(request, "errors") in ("1", "true"),
+        errors_only=_flag(request, "errors"),
         min_duration_ns=min_ms * 1_000_000 if min_ms else None,
         time_range=_time_range(request),
         limit=limit,
