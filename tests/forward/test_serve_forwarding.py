@@ -138,18 +138,23 @@ def test_replay_a_directory_into_a_fresh_server(tmp_path: Path) -> None:
         assert rows(tmp_path / "fresh", signal) == rows(tmp_path / "stored", signal)
 
 
+def _replay(out: Path, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, "replay", "--output-dir", str(out), "--to", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+
 def test_replay_says_what_it_could_not_send(tmp_path: Path) -> None:
     endpoint = HttpEndpoint().start()
     endpoint.script.append(Reply(400))
     try:
         with OtlpLibrary(output_dir=tmp_path) as library:
             library.export_logs(sample.logs(30, start_ns=T0))
-        done = subprocess.run(
-            [EXE, "replay", "--output-dir", str(tmp_path), "--to", endpoint.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _replay(tmp_path, endpoint.url)
     finally:
         endpoint.stop()
     assert done.returncode == 1
@@ -163,13 +168,7 @@ def test_replay_sends_the_forward_signals_setting_unless_told_otherwise(tmp_path
         with OtlpLibrary(output_dir=tmp_path) as library:
             library.export_logs(sample.logs(30, start_ns=T0))
             library.export_traces(sample.traces(20, start_ns=T0))
-        done = subprocess.run(
-            [EXE, "replay", "--output-dir", str(tmp_path), "--to", endpoint.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "OTLP_ARROW_FORWARD_SIGNALS": "logs"},
-        )
+        done = _replay(tmp_path, endpoint.url, OTLP_ARROW_FORWARD_SIGNALS="logs")
     finally:
         endpoint.stop()
     assert done.returncode == 0, done.stderr

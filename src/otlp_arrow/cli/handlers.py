@@ -104,7 +104,7 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     viewer.start()
     log = logging.getLogger("otlp_arrow")
     log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.url)
-    if not config.local_dir.is_dir() and config.remote is None:
+    if _missing(config) is not None:
         log.warning(
             "%s does not exist (yet): the viewer shows data as soon as something writes there",
             display(config.output_dir),
@@ -145,12 +145,19 @@ def _viewer(config: Config, port: int) -> Viewer:
     )
 
 
+def _missing(config: Config) -> str | None:
+    """What is wrong with a local output directory that is not there (None: it is, or the
+    output is a bucket)."""
+    if config.remote is not None or config.local_dir.is_dir():
+        return None
+    return "is not a directory" if config.local_dir.exists() else "does not exist"
+
+
 def _stored(args: argparse.Namespace) -> Config:
     """The settings of a command that reads what is stored: ConfigError if the (local)
     output directory is not there, rather than answers about nothing (a typo)."""
     config = _config(args)
-    if config.remote is None and not config.local_dir.is_dir():
-        what = "is not a directory" if config.local_dir.exists() else "does not exist"
+    if (what := _missing(config)) is not None:
         raise ConfigError(
             f"{display(config.output_dir)} {what}: nothing is stored there (--output-dir or "
             "OTLP_ARROW_OUTPUT_DIR chooses the directory)"
