@@ -65,10 +65,13 @@ def test_full_buffer_refuses_the_whole_export_and_accepts_again_after_writing() 
 
 def test_byte_limit() -> None:
     batch = span_batch(100)
-    pipeline = _pipeline(GatedSink(), max_bytes=batch.nbytes + 10)
+    sink = GatedSink()
+    sink.open.clear()  # the writer is stuck: the first batch cannot leave the buffer meanwhile
+    pipeline = _pipeline(sink, max_bytes=batch.nbytes + 10)
     pipeline.submit("traces", batch)
     with pytest.raises(BufferFullError, match="bytes"):
         pipeline.submit("traces", span_batch(1))
+    sink.open.set()
     pipeline.close(5)
 
 
