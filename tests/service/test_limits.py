@@ -129,6 +129,12 @@ def _peak_rss(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+#: 40 uploads of 15 MiB (600 MiB through one server): 30 s alone here, over the default 120 s
+#: beside the other test worker on a slow 2-core machine
+HEAVY = pytest.mark.timeout(360)
+
+
+@HEAVY
 def test_concurrent_large_uploads_stay_within_the_memory_bound(tmp_path: Path) -> None:
     mib = 1024**2
     inflight, buffer = 64 * mib, 64 * mib
@@ -174,6 +180,7 @@ def test_concurrent_large_uploads_stay_within_the_memory_bound(tmp_path: Path) -
     assert read_table(tmp_path, "traces").num_rows == 40 * spans
 
 
+@HEAVY
 def test_concurrent_attribute_heavy_grpc_uploads_stay_within_the_memory_bound(
     tmp_path: Path,
 ) -> None:
