@@ -79,6 +79,8 @@ def test_a_pass_deletes_what_a_killed_compactor_left(tmp_path: Path, left: str) 
     target = compact.merged_path([first])
     orphan = target.parent / f".{target.name}.4242-0badcafe{left}"
     orphan.write_bytes(b"PAR1 half a file")
+    past = orphan.stat().st_mtime - locks.STAGING_GRACE_S - 1  # a young staging file is kept
+    os.utime(orphan, (past, past))
     compact.compact_signal(tmp_path / "traces", settle_s=None, grace_s=0)
     assert not orphan.exists()
 

@@ -171,3 +171,20 @@ def test_a_claim_keeps_others_off_and_remove_if_free_respects_it(tmp_path: Path)
         assert owned and locks.is_held(path)
         assert locks.remove_if_free(path, stop=tmp_path) is False  # claimed: left alone
     assert locks.remove_if_free(path, stop=tmp_path) is True and not path.exists()
+
+
+def test_a_staging_file_not_yet_locked_is_left_alone(tmp_path: Path) -> None:
+    """A file is created under its staging name, then locked, then renamed: in between it is
+    unlocked. A sealer's start-up scan in that moment must not take it for a dead writer's (it
+    deleted it, and the writer's rename failed: a fresh-clone CI run). A staging file that old
+    is a dead process's, and goes."""
+    part = tmp_path / "metrics" / "date=2026-12-01" / "hour=09"
+    part.mkdir(parents=True)
+    young = part / f".metrics-a.arrows{locks.STAGING_SUFFIX}"
+    young.write_bytes(b"")  # created a moment ago, not yet locked
+    old = part / f".metrics-b.arrows{locks.STAGING_SUFFIX}"
+    old.write_bytes(b"")
+    past = old.stat().st_mtime - locks.STAGING_GRACE_S - 1
+    os.utime(old, (past, past))
+    seal.pending(tmp_path / "metrics")
+    assert young.exists() and not old.exists()

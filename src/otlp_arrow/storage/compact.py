@@ -309,10 +309,7 @@ def _write_merged(signal: str, inputs: list[Path], target: Path, stop: Path) -> 
 def _clean_temporaries(signal_dir: Path) -> None:
     """Delete the temporary files of killed compactors, and the staging files of those
     killed while creating one (nobody holds either)."""
-    for info in fs.list_files(signal_dir, (".tmp", locks.STAGING_SUFFIX), hidden=True):
-        if _MARK in info.path.name and not locks.is_held(info.path):
-            with contextlib.suppress(StorageError):
-                fs.remove(info.path, stop=signal_dir)
+    locks.remove_abandoned(signal_dir, keep=lambda path: _MARK not in path.name)
 
 
 class Compactor:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,6 +68,10 @@ def try_hold(handle: BinaryIO) -> bool:
 
 #: The suffix of a file being created: hidden, locked, then renamed to its real name.
 STAGING_SUFFIX = ".new"
+#: A staging file is unlocked for the moment between its creation and its lock, so one is
+#: taken for a dead process's only once it is this old (it holds no data: it is renamed the
+#: moment it is locked).
+STAGING_GRACE_S = 60.0
 
 
 def create_held(path: Path) -> BinaryIO:
@@ -156,3 +162,16 @@ def is_held(path: Path) -> bool:
         raise StorageError(f"cannot open {path}: {exc.strerror}", path) from exc
     with contextlib.closing(handle):
         return not _try_lock(handle)  # closing the handle releases a lock we took
+
+
+def remove_abandoned(signal_dir: Path, keep: Callable[[Path], bool] = lambda path: False) -> None:
+    """Delete the hidden temporary and staging files below ``signal_dir`` that no live process
+    holds (those of killed sealers, compactors and writers), except those ``keep`` names and
+    staging files younger than :data:`STAGING_GRACE_S`."""
+    young = time.time() - STAGING_GRACE_S
+    for info in fs.list_files(signal_dir, (".tmp", STAGING_SUFFIX), hidden=True):
+        if keep(info.path) or (info.path.name.endswith(STAGING_SUFFIX) and info.mtime > young):
+            continue
+        if not is_held(info.path):
+            with contextlib.suppress(StorageError):
+                fs.remove(info.path, stop=signal_dir)

@@ -127,10 +127,7 @@ def pending(signal_dir: Path) -> list[Path]:
     """Stream files under ``signal_dir`` to seal: closed ones an earlier run left unsealed, and
     those of a killed writer (no live process holds them); after deleting the temporary files
     of killed sealers (likewise: nobody holds them)."""
-    for info in fs.list_files(signal_dir, (".tmp", locks.STAGING_SUFFIX), hidden=True):
-        if not locks.is_held(info.path):
-            with contextlib.suppress(StorageError):
-                fs.remove(info.path, stop=signal_dir)
+    locks.remove_abandoned(signal_dir)
     found = []
     files = fs.list_files(signal_dir, (SUFFIX, SEALED_SUFFIX))
     sealed = {f.path for f in files if f.path.suffix == SEALED_SUFFIX}
