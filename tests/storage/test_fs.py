@@ -69,3 +69,25 @@ def test_renames_and_syncs_fail_with_the_path(tmp_path: Path) -> None:
     if sys.platform.startswith("linux"):
         with Path("/proc/self/status").open("rb") as handle, pytest.raises(StorageError):
             fs.sync(handle)
+
+
+def test_a_directory_pruned_between_mkdir_and_create_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleting a partition's last file prunes its emptied directory (an uploader, retention):
+    a writer about to create a file there after its ``mkdir`` must make the directory again,
+    not fail with "No such file or directory"."""
+    made = Path.mkdir
+    target = tmp_path / "traces" / "hour=09" / "x.arrows"
+    pruned: list[Path] = []
+
+    def mkdir_then_pruned(self: Path, *args: object, **kwargs: object) -> None:
+        made(self, *args, **kwargs)
+        if self == target.parent and not pruned:
+            pruned.append(self)
+            self.rmdir()  # another thread removed the emptied directory at this moment
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_pruned)
+    with fs.create_exclusive(target) as handle:
+        handle.write(b"ok")
+    assert pruned == [target.parent] and target.read_bytes() == b"ok"

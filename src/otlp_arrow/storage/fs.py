@@ -42,15 +42,26 @@ def check_writable_dir(path: Path) -> None:
         raise StorageError(f"cannot write in {path}: {describe(exc)}", path) from exc
 
 
+#: How often a creation is tried again after its directory was pruned under it.
+_PRUNED_RETRIES = 3
+
+
 def create_exclusive(path: Path) -> BinaryIO:
-    """Create ``path`` (and its parents) for writing; fail if it exists already."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("xb")
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        raise StorageError(f"cannot create {path}: {describe(exc)}", path) from exc
+    """Create ``path`` (and its parents) for writing; fail if it exists already. Parents
+    pruned by another thread or process between the ``mkdir`` and the creation (see
+    :func:`remove`) are made again."""
+    for attempt in range(_PRUNED_RETRIES, -1, -1):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path.open("xb")
+        except FileExistsError:
+            raise
+        except FileNotFoundError as exc:
+            if not attempt:
+                raise StorageError(f"cannot create {path}: {describe(exc)}", path) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot create {path}: {describe(exc)}", path) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def list_files(
