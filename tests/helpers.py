@@ -48,6 +48,16 @@ def data_files(root: Path, signal: str, suffix: str = ".arrows") -> list[Path]:
     return sorted((root / signal).rglob(f"*{suffix}"), key=lambda p: p.name)
 
 
+def temporaries(directory: Path) -> list[Path]:
+    """The hidden temporary files below ``directory`` a clean-up should have deleted: all but
+    the empty staging files of a process killed between creating one and renaming it (kept
+    for ``locks.STAGING_GRACE_S``, as a live process's could be unlocked yet)."""
+    from otlp_arrow.storage.locks import STAGING_SUFFIX
+
+    hidden = [p for p in directory.rglob(".*") if p.is_file()]
+    return [p for p in hidden if not p.name.endswith(STAGING_SUFFIX) or p.stat().st_size]
+
+
 def all_sealed(root: Path, signal: str) -> bool:
     """True if the signal has files and every one is a complete Parquet file (no stream file
     left): what a clean shutdown with the default ``seal: parquet`` leaves."""

@@ -22,7 +22,7 @@ from otlp_arrow.storage import compact, locks
 from otlp_arrow.storage import parquet_format as fmt
 from otlp_arrow.storage.fs import FileInfo
 from tests import sample
-from tests.helpers import T0, data_files
+from tests.helpers import T0, data_files, temporaries
 
 SAMPLES = {
     "traces": lambda seed: sample.traces(150, start_ns=T0, seed=seed),
@@ -245,7 +245,7 @@ def test_a_compactor_killed_at_any_point_leaves_every_row_once(
     compact.compact_all(tmp_path, settle_s=None, grace_s=0)  # a restart finishes the work
     for name in SIGNALS:
         assert read_table(tmp_path, name).num_rows == rows[name]
-        assert not list((tmp_path / name).rglob(".*"))  # the killed one's temporary file went
+        assert temporaries(tmp_path / name) == []  # the killed one's temporary file went
 
 
 def test_readers_and_two_compactors_at_once_see_every_row_once(tmp_path: Path) -> None:

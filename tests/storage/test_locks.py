@@ -17,7 +17,7 @@ from otlp_arrow import OtlpLibrary, read_table
 from otlp_arrow.storage import locks, retention, seal
 from otlp_arrow.storage.layout import SEALED_SUFFIX
 from otlp_arrow.storage.retention import RetentionPolicy
-from tests.helpers import EOS, data_files, span_batch
+from tests.helpers import EOS, data_files, span_batch, temporaries
 
 HOLDER = """
 import sys, time
@@ -143,7 +143,7 @@ def test_kill_minus_9_while_sealing_then_an_immediate_restart(tmp_path: Path) ->
         flushed_rows += 60 * flushed
     OtlpLibrary(output_dir=tmp_path).shutdown()  # the restart
     traces = tmp_path / "traces"
-    assert not [p for p in traces.rglob("*") if p.name.startswith(".")]  # no temporary file
+    assert temporaries(traces) == []
     assert data_files(tmp_path, "traces") == []  # every stream sealed
     table = read_table(tmp_path, "traces")
     ids = table.column("span_id").to_pylist()
