@@ -68,3 +68,15 @@ def test_a_binary_or_non_utf8_file_is_a_config_error(
     file.write_bytes(content)
     with pytest.raises(ConfigError, match=f"config file {file} {problem}"):
         Config.load(config_file=file, env={})
+
+
+def test_an_unquoted_off_in_yaml_means_off(tmp_path: Path) -> None:
+    """YAML 1.1 reads a bare ``off`` as ``false``: the docs write ``seal: off`` and
+    ``grpc_port: off`` unquoted, so false is "off" where off is a value (and no bool)."""
+    file = tmp_path / "c.yaml"
+    file.write_text("seal: off\ngrpc_port: off\nviewer_port: no\n", encoding="utf-8")
+    config = Config.load(env={"OTLP_ARROW_CONFIG_FILE": str(file)})
+    assert config.seal == "off" and config.grpc_port is None and config.viewer_port is None
+    file.write_text("http_port: on\n", encoding="utf-8")  # true is no port
+    with pytest.raises(ConfigError, match=r"http_port=True \(from .*c\.yaml\) is not valid"):
+        Config.load(env={"OTLP_ARROW_CONFIG_FILE": str(file)})

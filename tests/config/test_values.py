@@ -27,3 +27,13 @@ def test_signals_are_those_of_the_schema() -> None:
     assert _parse_signals(" logs, TRACES,logs") == ("logs", "traces")
     with pytest.raises(ValueError, match="expected some of traces, metrics, logs; got spans"):
         _parse_signals("traces,spans")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), "1e400", "1e400MiB", "inf"])
+def test_sizes_and_durations_are_finite(value: object) -> None:
+    """An infinite or not-a-number value is a ValueError (a ConfigError naming the setting),
+    not an OverflowError from deep inside."""
+    with pytest.raises(ValueError, match="expected a size"):
+        parse_size(value)
+    with pytest.raises(ValueError, match="expected a duration"):
+        parse_duration(value)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from otlp_arrow import Config, ConfigError, OtlpLibrary
-from otlp_arrow.forward.senders import scrub, secret_texts
+from otlp_arrow.forward.senders import auth_headers, scrub, secret_texts
 from tests import sample
 from tests.forward.endpoint import GrpcEndpoint, HttpEndpoint, Reply
 from tests.forward.test_failures import FAST
@@ -170,3 +170,13 @@ def test_replay_gives_up_on_a_host_name_that_does_not_resolve(
     assert done.returncode == 1, done.stderr
     assert "error:" in done.stderr and "resol" in done.stderr and "giving up" in done.stderr
     assert "run the same command again" in done.stdout
+
+
+def test_a_bearer_token_and_basic_auth_together_are_refused_without_being_shown() -> None:
+    """Both are sent as ``Authorization``, and a request carries one: the last silently won."""
+    config = Config.load(
+        env={}, forward_bearer_token="tok1234567", forward_basic_auth="user:pw12345"
+    )
+    with pytest.raises(ConfigError, match="forward_bearer_token and forward_basic_auth") as info:
+        auth_headers(config)
+    assert "tok1234567" not in str(info.value) and "pw12345" not in str(info.value)

@@ -182,6 +182,21 @@ def test_catalog_settings_are_checked() -> None:
         Config.load(iceberg_namespace="a b")
 
 
+def test_a_relative_sqlite_catalog_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///x.db`` (three slashes) is relative to the current directory: resolved when
+    the setting is read, so processes started elsewhere, the log and Spark's JDBC URL all name
+    the one file; four slashes are absolute and kept."""
+    from otlp_arrow.config import Config
+
+    monkeypatch.chdir(tmp_path)
+    relative = Config.load(env={}, iceberg_catalog="sqlite:///x/catalog.db").iceberg_catalog
+    assert relative == f"sqlite:///{tmp_path / 'x' / 'catalog.db'}"
+    absolute = "sqlite:////var/lib/otlp-arrow/catalog.db"
+    assert Config.load(env={}, iceberg_catalog=absolute).iceberg_catalog == absolute
+
+
 def test_catalog_credentials_are_refused() -> None:
     from otlp_arrow.config import Config
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from otlp_arrow.config.fields import _setting
@@ -41,7 +42,18 @@ def _parse_catalog(value: Any) -> str:
             "expected a SQL catalog URI (sqlite:///path/catalog.db, postgresql://host/db) "
             "or a REST catalog URL (http(s)://...)"
         )
-    return text
+    return _absolute_sqlite(text)
+
+
+def _absolute_sqlite(uri: str) -> str:
+    """``sqlite:///relative/path`` (SQLAlchemy's three slashes: relative to the current
+    directory) with the path made absolute, so that every process, the log and Spark's JDBC
+    URL name the same file; other URIs as they are."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri == prefix or uri[len(prefix) :].startswith(":memory:"):
+        return uri
+    path = Path(uri[len(prefix) :])
+    return uri if path.is_absolute() else f"{prefix}{Path.cwd() / path}"
 
 
 def _parse_namespace(value: Any) -> str:

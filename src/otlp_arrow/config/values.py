@@ -8,6 +8,7 @@ names the setting and where the value came from.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,11 +47,15 @@ def _with_unit(value: Any, units: Mapping[str, float], expected: str) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected {expected}")
     if isinstance(value, int | float):
-        return float(value)
-    match = _NUMBER_UNIT.match(str(value))
-    if not match or match.group(2).lower() not in units:
-        raise ValueError(f"expected {expected}")
-    return float(match.group(1)) * units[match.group(2).lower()]
+        number = float(value)
+    else:
+        match = _NUMBER_UNIT.match(str(value))
+        if not match or match.group(2).lower() not in units:
+            raise ValueError(f"expected {expected}")
+        number = float(match.group(1)) * units[match.group(2).lower()]
+    if not math.isfinite(number):
+        raise ValueError(f"expected {expected} (a finite number)")
+    return number
 
 
 def _show_size(value: float) -> str:
@@ -74,12 +79,19 @@ def _parse_int(value: Any) -> int:
         raise ValueError("expected a whole number")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError("expected a whole number") from None
 
 
+#: YAML 1.1 (PyYAML) reads a bare ``off`` or ``no`` as false: where "off" is a value (and
+#: no setting is a bool), false is taken for it.
+_YAML_OFF = False
+
+
 def _parse_port(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().lower() in ("off", "none", "disabled"):
+    if value is _YAML_OFF or (
+        isinstance(value, str) and value.strip().lower() in ("off", "none", "disabled")
+    ):
         return None
     return _parse_int(value)
 
@@ -253,6 +265,8 @@ class _Choice:
         return ", ".join(self.choices)
 
     def __call__(self, value: Any) -> str:
+        if value is _YAML_OFF and "off" in self.choices:
+            return "off"
         text = str(value).strip().lower()
         if text not in self.choices:
             raise ValueError(f"expected one of {self.allowed}")

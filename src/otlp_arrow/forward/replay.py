@@ -43,19 +43,26 @@ class ReplaySummary:
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise) or a duration ago (``90m``, ``2d``)."""
+    """An ISO 8601 time (UTC unless it says otherwise) or a duration ago with its unit (``90m``,
+    ``2d``); a bare number is refused: ``20261203`` is a date, ``90`` could be anything."""
     now = now or datetime.now(UTC)
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a time: use ISO 8601 (2026-11-25T18:00) or a duration ago (90m)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        pass
+    else:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if text.strip()[-1:].isalpha():
+        try:
+            return now - timedelta(seconds=parse_duration(text))
+        except ValueError:
+            pass
+        except OverflowError:
+            raise ConfigError(f"{text!r} is too far back for a calendar date") from None
+    raise ConfigError(
+        f"{text!r} is not a time: use ISO 8601 (2026-11-25T18:00) or a duration ago with a unit "
+        "(90s, 90m, 2d)"
+    )
 
 
 def replay(

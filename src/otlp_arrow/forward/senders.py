@@ -54,7 +54,13 @@ class Sender(Protocol):
 
 
 def auth_headers(config: Config) -> list[tuple[str, str]]:
-    """The headers every request carries: extra headers, then authentication."""
+    """The headers every request carries: extra headers, then authentication. ConfigError if
+    both a bearer token and basic auth are set (a request carries one ``Authorization``)."""
+    if config.forward_bearer_token is not None and config.forward_basic_auth is not None:
+        raise ConfigError(
+            "forward_bearer_token and forward_basic_auth are both set, but a request carries "
+            "one Authorization header: set one of them"
+        )
     headers = [(name, value.reveal()) for name, value in config.forward_headers]
     if config.forward_api_key is not None:
         headers.append((config.forward_api_key_header, config.forward_api_key.reveal()))
