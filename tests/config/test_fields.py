@@ -37,3 +37,10 @@ def test_a_choice_setting_shows_the_choices_as_allowed() -> None:
         "a or b"
     )
     assert _setting("h", _parse_host, "doc", allowed="a host").metadata["allowed"] == "a host"
+
+
+def test_a_setting_where_0_is_off_says_so_in_its_bounds() -> None:
+    """``max_inflight_bytes`` takes 0 (no limit) beside 1MiB .. 1TiB: the bounds say both."""
+    assert Config.load(env={}, max_inflight_bytes=0).max_inflight_bytes == 0
+    with pytest.raises(ConfigError, match=r"allowed 0 \(off\) or 1MiB \.\. 1TiB$"):
+        Config.load(env={}, max_inflight_bytes=5)

@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otlp_arrow import ConfigError, read_table
 from otlp_arrow.cli.signals import on_reload
+from otlp_arrow.receivers.tls import ServerTls
 from otlp_arrow.service import Service
 from tests import sdk_data
 from tests.helpers import wait_for
@@ -253,7 +254,7 @@ def test_broken_files_keep_the_previous_certificate(tmp_path: Path, pki: Pki) ->
     [
         ({"tls_cert_file": "c.pem"}, "both tls_cert_file and tls_key_file"),
         ({"tls_client_ca_file": "ca.pem"}, "needs tls_cert_file"),
-        ({"tls_cert_file": "nope.pem", "tls_key_file": "nope.pem"}, "cannot load"),
+        ({"tls_cert_file": "nope.pem", "tls_key_file": "nope.pem"}, "cannot read nope.pem"),
     ],
 )
 def test_tls_settings_errors(tmp_path: Path, settings: dict[str, str], message: str) -> None:
@@ -318,3 +319,12 @@ def test_the_standalone_viewer_serves_tls_and_asks_for_the_token(tmp_path: Path,
         assert proc.wait(15) == 0
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_the_tls_file_that_cannot_be_read_is_the_one_named(tmp_path: Path, pki: Pki) -> None:
+    """With a good certificate and key, a missing client CA is named alone (it was listed with
+    the two others, and the user could not tell which was missing)."""
+    nope = tmp_path / "nope.pem"
+    with pytest.raises(ConfigError) as info:
+        ServerTls(*pki.server, nope)
+    assert str(info.value) == f"TLS: cannot read {nope}: No such file or directory"

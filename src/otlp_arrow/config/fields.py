@@ -86,12 +86,9 @@ def _bounds(f: dataclasses.Field[Any]) -> str:
         if meta["unit"] == "size"
         else (_show_duration if meta["unit"] == "duration" else lambda v: f"{int(v):,}")
     )
-    span = f"{show(meta['low'])} .. {show(meta['high'])}"
-    return (
-        f"0 (off) or {show(meta['low'] or 1)} .. {show(meta['high'])}"
-        if (meta["zero_ok"] and meta["low"] == 0)
-        else span
-    )
+    if not meta["zero_ok"]:
+        return f"{show(meta['low'])} .. {show(meta['high'])}"
+    return f"0 (off) or {show(meta['low'] or 1)} .. {show(meta['high'])}"
 
 
 def _allowed(f: dataclasses.Field[Any]) -> str:

@@ -37,7 +37,9 @@ class ServerTls:
         try:
             self.context = self._new_context()  # what the listeners are given
         except (OSError, ssl.SSLError, ValueError) as exc:
-            raise ConfigError(f"TLS: cannot load {self._names()}: {_reason(exc)}") from None
+            raise ConfigError(
+                f"TLS: {self._unreadable() or f'cannot load {self._names()}: {_reason(exc)}'}"
+            ) from None
         self._current = self.context  # what the next handshake uses (replaced by reload)
         self.context.sni_callback = self._select
         self._pem = self._read()
@@ -45,6 +47,17 @@ class ServerTls:
     @property
     def mutual(self) -> bool:
         return self.client_ca_file is not None
+
+    def _unreadable(self) -> str | None:
+        """Which configured file cannot be read, and why (None if all can: then one of them
+        does not parse, and ssl does not say which)."""
+        for path in (self.cert_file, self.key_file, self.client_ca_file):
+            if path is not None:
+                try:
+                    path.open("rb").close()
+                except OSError as exc:
+                    return f"cannot read {path}: {exc.strerror or exc}"
+        return None
 
     def _names(self) -> str:
         files = [self.cert_file, self.key_file, self.client_ca_file]
@@ -93,7 +106,9 @@ class ServerTls:
                 fresh = self._new_context()
                 pem = self._read()
             except (OSError, ssl.SSLError, ValueError) as exc:
-                log.warning("TLS: kept the previous certificate: %s", _reason(exc))
+                log.warning(
+                    "TLS: kept the previous certificate: %s", self._unreadable() or _reason(exc)
+                )
                 return False
             self._current = fresh  # one reference swap: the next handshakes take it whole
             self._pem = pem
