@@ -62,7 +62,7 @@ def test_endpoint_down_at_start_then_up_gets_everything_once(tmp_path: Path) -> 
         lib.flush()
         wait_for(lambda: lib.stats()["forward"]["breaker_opened"] >= 1, "the breaker to open")
         forward = lib.stats()["forward"]
-        assert forward["retries"] >= 3 and not any(forward["rows_sent"].values())
+        assert forward["retries"] >= 2 and not any(forward["rows_sent"].values())  # 3 sends
         assert read_table(tmp_path, "traces").num_rows == 200  # local files complete
         endpoint.start()
         wait_for(lambda: lib.stats()["forward"]["rows_sent"].get("traces") == 200, "delivery")

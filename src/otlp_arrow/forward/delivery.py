@@ -81,6 +81,9 @@ class Delivery:
             if wait > 0:
                 stop.wait(wait)
                 continue
+            if attempt:  # counted when sent again: a retry a stop cut short never happened
+                with self.lock:
+                    self.stats.retries += 1
             outcome = self.sender.send(signal, request)
             if outcome.ok:
                 self._accepted(signal, rows, outcome)
@@ -106,8 +109,6 @@ class Delivery:
                 delay,
             )
             attempt += 1
-            with self.lock:
-                self.stats.retries += 1
             stop.wait(delay)
         return False
 
