@@ -295,6 +295,25 @@ def test_view_of_a_directory_that_does_not_exist_yet_says_so(tmp_path: Path) -> 
             proc.stderr.close()
 
 
+def test_view_on_every_address_says_so_and_warns(tmp_path: Path) -> None:
+    assert EXE is not None
+    proc = subprocess.Popen(
+        [EXE, "view", "--output-dir", str(tmp_path), "--port", "0", "--host", "0.0.0.0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the viewer listens once this is written
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=15)[1]
+    assert proc.returncode == 0
+    assert re.search(r"on http://127\.0\.0\.1:\d+/ \(listening on 0\.0\.0\.0\)", first), first
+    warned = [line for line in rest.splitlines() if "without TLS or auth_bearer_tokens" in line]
+    assert len(warned) == 1, rest
+    assert "read everything stored through the viewer" in warned[0]
+    assert "send data" not in warned[0]  # the viewer receives nothing
+
+
 @pytest.mark.parametrize("taken", ["--grpc-port", "--http-port"])
 def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path, taken: str) -> None:
     with socket.socket() as other:  # another process's listener

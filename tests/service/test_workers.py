@@ -241,6 +241,18 @@ def test_two_workers_share_the_ports_and_store_each_acknowledged_span_once(
 
 
 @needs_reuseport
+def test_workers_on_every_address_warn_once_naming_the_viewer(tmp_path: Path) -> None:
+    serve = Serve(tmp_path / "data", "--workers", "2", "--viewer", "0", "--host", "0.0.0.0")
+    try:
+        serve.wait_for(r"web viewer on http://\S+ \(listening on 0\.0\.0\.0\)")
+    finally:
+        assert serve.stop() == 0
+    warned = [line for line in serve.log.splitlines() if "without TLS" in line]
+    assert len(warned) == 1, warned  # from the supervisor, not once per worker
+    assert "send data" in warned[0] and "/metrics" in warned[0] and "viewer" in warned[0]
+
+
+@needs_reuseport
 def test_a_killed_worker_is_restarted_and_no_acknowledged_span_is_lost(tmp_path: Path) -> None:
     out = tmp_path / "data"
     serve = Serve(out, "--workers", "2")

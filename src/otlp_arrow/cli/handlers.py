@@ -83,7 +83,13 @@ def _serve_workers(config: Config) -> int:
     try:
         if viewer is not None:
             viewer.start()
-            logging.getLogger("otlp_arrow").info("web viewer on %s", viewer.url)
+            logging.getLogger("otlp_arrow").info("web viewer on %s", viewer.where)
+        _warn_if_exposed(
+            config,
+            receives=config.grpc_port is not None or config.http_port is not None,
+            metrics_port=supervisor.http_port,
+            viewer=viewer,
+        )
         on_reload(supervisor.reload)  # SIGHUP: every worker re-reads the TLS files
         logging.getLogger("otlp_arrow").info("writing to %s", config.output_dir)
         supervisor.run(stop)
@@ -103,7 +109,8 @@ def view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     viewer = _viewer(config, args.port)
     viewer.start()
     log = logging.getLogger("otlp_arrow")
-    log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.url)
+    log.info("viewer of %s on %s (Ctrl+C stops)", display(config.output_dir), viewer.where)
+    _warn_if_exposed(config, viewer=viewer)
     if _missing(config) is not None:
         log.warning(
             "%s does not exist (yet): the viewer shows data as soon as something writes there",
@@ -142,6 +149,24 @@ def _viewer(config: Config, port: int) -> Viewer:
         allowed_hosts=config.viewer_allowed_hosts,
         query_timeout=config.viewer_query_timeout,
         memory_limit=config.viewer_memory_limit,
+    )
+
+
+def _warn_if_exposed(
+    config: Config,
+    *,
+    receives: bool = False,
+    metrics_port: int | None = None,
+    viewer: Viewer | None,
+) -> None:
+    from otlp_arrow.receivers.auth import warn_if_exposed
+
+    warn_if_exposed(
+        config.host,
+        protected=config.tls_cert_file is not None or bool(config.auth_bearer_tokens),
+        receives=receives,
+        metrics_port=metrics_port,
+        viewer_port=None if viewer is None else viewer.port,
     )
 
 

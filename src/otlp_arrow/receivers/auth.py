@@ -9,6 +9,9 @@ exit), counts failures, and logs them at most once per client per minute. ``/hea
 sending a page of another site to the viewer sends that site's name as ``Host``, so only
 names the viewer is known by are answered: IP literals, ``localhost``, this machine's name,
 the bound host, and ``viewer_allowed_hosts``.
+
+:func:`warn_if_exposed` is the one warning a process logs when other machines can reach
+listeners that neither TLS nor tokens protect.
 """
 
 from __future__ import annotations
@@ -91,3 +94,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def warn_if_exposed(
+    host: str,
+    *,
+    protected: bool,
+    receives: bool = False,
+    metrics_port: int | None = None,
+    viewer_port: int | None = None,
+) -> None:
+    """Log one warning saying what anyone who can reach ``host`` gets, unless ``host`` is a
+    loopback address or ``protected`` (TLS or bearer tokens are on)."""
+    if is_loopback(host) or protected:
+        return
+    exposed = ["anyone who can reach it can send data"] if receives else []
+    if metrics_port is not None:
+        exposed.append(f"read /metrics on port {metrics_port}")
+    if viewer_port is not None:
+        exposed.append(f"read everything stored through the viewer on port {viewer_port}")
+    if exposed:
+        log.warning(
+            "listening on %s without TLS or auth_bearer_tokens, in plaintext: %s",
+            host,
+            ", ".join(exposed),
+        )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from otlp_arrow.config import Config
 from otlp_arrow.library import OtlpLibrary
-from otlp_arrow.receivers.auth import Authenticator, is_loopback
+from otlp_arrow.receivers.auth import Authenticator, warn_if_exposed
 from otlp_arrow.receivers.grpc import GrpcReceiver
 from otlp_arrow.receivers.handover import ReceiverStats
 from otlp_arrow.receivers.http import HttpReceiver
@@ -150,23 +150,6 @@ class Service:
             reuse_port=config.workers > 1,
         )
 
-    def _warn_if_exposed(self) -> None:
-        """One warning when other machines can connect and nothing protects the listeners."""
-        if is_loopback(self.config.host) or self.tls is not None or self.auth is not None:
-            return
-        exposed = []
-        if self._grpc is not None or self._http is not None:
-            exposed.append("anyone who can reach it can send data")
-        if self._http is not None:
-            exposed.append(f"read /metrics on port {self.http_port}")
-        if self._viewer is not None:
-            exposed.append(f"read everything stored through the viewer on port {self.viewer_port}")
-        log.warning(
-            "listening on %s without TLS or auth_bearer_tokens, in plaintext: %s",
-            self.config.host,
-            ", ".join(exposed),
-        )
-
     def reload_tls(self) -> bool:
         """Re-read the TLS certificate, key and client CA (what SIGHUP does); True if the
         new ones are in use. Open connections are not dropped."""
@@ -189,13 +172,20 @@ class Service:
                 log.info("OTLP/HTTP listening on %s:%d%s", self.config.host, self.http_port, tls)
             if self._viewer is not None:
                 self.viewer_port = self._viewer.start()
-                log.info("web viewer on %s", self._viewer.url)
+                log.info("web viewer on %s", self._viewer.where)
         except Exception:
             self.stop(0)
             raise
         if self.tls is not None:
             self.tls.watch(1.0, self._tls_watch)
-        self._warn_if_exposed()
+        if self.worker is None:  # serve --workers: the supervisor warns once, for all
+            warn_if_exposed(
+                self.config.host,
+                protected=self.tls is not None or self.auth is not None,
+                receives=self._grpc is not None or self._http is not None,
+                metrics_port=self.http_port,
+                viewer_port=self.viewer_port,
+            )
         if self._grpc is None and self._http is None:
             log.warning(
                 "no receiver is on (grpc_port and http_port are off): this process receives nothing"

@@ -137,6 +137,11 @@ class Supervisor:
         )
         return self
 
+    @property
+    def http_port(self) -> int | None:
+        """The OTLP/HTTP port the workers share (None: off), once started."""
+        return self._worker_config.http_port
+
     def _ports(self) -> list[str]:
         c = self._worker_config
         ports = [f"OTLP/gRPC {c.grpc_port}" if c.grpc_port is not None else ""]

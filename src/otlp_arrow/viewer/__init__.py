@@ -13,6 +13,9 @@ from otlp_arrow.receivers.auth import host_allowed
 from otlp_arrow.receivers.limits import Limits
 from otlp_arrow.viewer.app import create_app
 
+#: Listen addresses meaning every address of the machine.
+_EVERY = ("0.0.0.0", "::", "")
+
 #: The viewer's default port (4317/4318 are OTLP's; 4320 is free in the usual setups).
 DEFAULT_PORT = 4320
 
@@ -51,13 +54,24 @@ class Viewer:
         self._server.stop(grace_s=1.0)
 
     @property
+    def port(self) -> int | None:
+        """The port listened on (the chosen one when 0 was asked for); None until started."""
+        return self._server.port
+
+    @property
     def url(self) -> str:
         host = self._server.host
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = "127.0.0.1" if host in _EVERY else host
         if ":" in shown:
             shown = f"[{shown}]"
         scheme = "https" if self._server.ssl_context is not None else "http"
         return f"{scheme}://{shown}:{self._server.port}/"
+
+    @property
+    def where(self) -> str:
+        """The URL to open on this machine, and the address listened on when it differs."""
+        host = self._server.host
+        return self.url + (f" (listening on {host or '0.0.0.0'})" if host in _EVERY else "")
 
 
 __all__ = ["DEFAULT_PORT", "Viewer", "create_app"]
