@@ -206,6 +206,16 @@ def test_catalog_credentials_are_refused() -> None:
     assert Config.load(iceberg_catalog="postgresql://otel@db/otel").iceberg_catalog
 
 
+@pytest.mark.parametrize("uri", ["mysql://otel@db/otel", "mysql+pymysql://otel@db/otel"])
+def test_a_mysql_catalog_is_refused_naming_what_is_supported(uri: str) -> None:
+    """MySQL catalogs are not tested: refused when the setting is read, not at the first
+    commit with an error from SQLAlchemy about a missing driver."""
+    from otlp_arrow.config import Config
+
+    with pytest.raises(ConfigError, match=r"MySQL .*not supported.*sqlite.*postgresql"):
+        Config.load(env={}, iceberg_catalog=uri)
+
+
 def test_a_postgresql_catalog_without_its_driver_says_which_to_install(
     warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

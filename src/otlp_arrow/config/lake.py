@@ -11,7 +11,7 @@ from typing import Any
 
 from otlp_arrow.config.fields import _setting
 
-_CATALOG = re.compile(r"(sqlite|postgresql|mysql)(\+\w+)?://.*|https?://\S+")
+_CATALOG = re.compile(r"(sqlite|postgresql)(\+\w+)?://.*|https?://\S+")
 
 
 def rest_url_problem(uri: str) -> str | None:
@@ -36,6 +36,11 @@ def _parse_catalog(value: Any) -> str:
         raise ValueError(
             "credentials in the URI are not allowed (they would be logged and shown); "
             "PostgreSQL takes them from PGPASSWORD or ~/.pgpass"
+        )
+    if re.match(r"mysql(\+\w+)?://", text):
+        raise ValueError(
+            "MySQL catalogs are not supported (not tested; pyiceberg's errors for them blame "
+            "SQLAlchemy): use sqlite:///path/catalog.db, postgresql://host/db or a REST catalog"
         )
     if text and not _CATALOG.fullmatch(text):
         raise ValueError(

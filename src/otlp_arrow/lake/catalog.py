@@ -54,7 +54,7 @@ def io_properties(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def open_catalog(uri: str, warehouse: str, env: Mapping[str, str] | None = None) -> Catalog:
-    """The catalog ``uri`` names: SQL (sqlite, postgresql, mysql) or REST (http, https).
+    """The catalog ``uri`` names: SQL (sqlite, postgresql) or REST (http, https).
 
     A REST catalog is not given ``warehouse``: in the REST protocol that property names the
     catalog to use on a server that serves several (Polaris's catalog, Lakekeeper's
